@@ -1,0 +1,101 @@
+"""Normalización de capa y conexión residual (capítulos 3 y 4).
+
+LayerNorm(x) = γ · (x − μ) / √(σ² + ε) + β, con μ y σ² calculadas sobre las d_model
+componentes de cada token por separado.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ._checks import check_dropout
+
+
+class LayerNorm(nn.Module):
+    """Normalización de capa (Ba et al., 2016), igual a ``nn.LayerNorm(d_model, eps)``.
+
+    La fórmula está escrita paso a paso en :func:`layer_norm`. Con ``fused=True`` (por
+    defecto) el módulo calcula esa misma fórmula con el núcleo fusionado de PyTorch, que
+    recorre la memoria menos veces: entrenando un GPT pequeño en CPU, la versión paso a
+    paso hace el paso de entrenamiento un 8 % más lento. Los tests comprueban que las dos
+    rutas coinciden.
+
+    Parámetros:
+        d_model: número de componentes que se normalizan (el último eje).
+        eps: constante que evita dividir entre cero.
+        fused: True = núcleo de PyTorch; False = la fórmula explícita de :func:`layer_norm`.
+
+    Formas:
+        x: (..., d_model); salida: (..., d_model).
+    """
+
+    def __init__(self, d_model: int, eps: float = 1e-5, fused: bool = True):
+        super().__init__()
+        self.d_model, self.eps, self.fused = d_model, eps, fused
+        self.weight = nn.Parameter(torch.ones(d_model))  # γ
+        self.bias = nn.Parameter(torch.zeros(d_model))  # β
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] != self.d_model:
+            raise ValueError(
+                f"LayerNorm({self.d_model}) recibió un tensor de forma {tuple(x.shape)}: "
+                f"el último eje debe medir {self.d_model}."
+            )
+        if self.fused:
+            return F.layer_norm(x, (self.d_model,), self.weight, self.bias, self.eps)
+        return layer_norm(x, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.d_model}, eps={self.eps}, fused={self.fused}"
+
+
+def layer_norm(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, eps: float = 1e-5
+) -> torch.Tensor:
+    """LayerNorm escrita paso a paso: media, varianza, normalizar, escalar y desplazar.
+
+    Formas:
+        x: (..., d); weight, bias: (d,); salida: (..., d).
+    """
+    mean = x.mean(dim=-1, keepdim=True)  # μ: (..., 1)
+    var = x.var(dim=-1, keepdim=True, unbiased=False)  # σ² (varianza poblacional): (..., 1)
+    x_hat = (x - mean) / torch.sqrt(var + eps)  # media 0, varianza 1 por token
+    return weight * x_hat + bias  # γ·x̂ + β
+
+
+class SublayerConnection(nn.Module):
+    """Conexión residual más normalización alrededor de una subcapa (capítulos 3, 4 y 6).
+
+    - Post-LN (``norm_first=False``, el artículo original y las diapositivas, "Add + LayerNorm"):
+      ``LayerNorm(x + Dropout(Subcapa(x)))``.
+    - Pre-LN (``norm_first=True``, GPT-2 y casi todos los modelos grandes):
+      ``x + Dropout(Subcapa(LayerNorm(x)))``; el camino x → salida queda libre de normalización.
+
+    Parámetros:
+        d_model: dimensión del modelo.
+        dropout: dropout aplicado a la salida de la subcapa antes de sumarla.
+        norm_first: True para Pre-LN, False para Post-LN.
+        eps: el ε de la LayerNorm.
+
+    Formas:
+        x: (B, T, d_model); la subcapa debe devolver (B, T, d_model); salida: (B, T, d_model).
+    """
+
+    def __init__(self, d_model: int, dropout: float = 0.0, norm_first: bool = False, eps: float = 1e-5):
+        super().__init__()
+        check_dropout(dropout)
+        self.norm_first = norm_first
+        self.norm = LayerNorm(d_model, eps)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, sublayer: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        if self.norm_first:
+            return x + self.dropout(sublayer(self.norm(x)))  # Pre-LN
+        return self.norm(x + self.dropout(sublayer(x)))  # Post-LN: Add + LayerNorm
+
+    def extra_repr(self) -> str:
+        return "Pre-LN" if self.norm_first else "Post-LN"
