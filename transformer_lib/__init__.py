@@ -21,6 +21,7 @@ from .attention import (
 )
 from .blocks import DecoderBlock, EncoderBlock
 from .feedforward import FeedForward
+from .interop import from_torch, gpt_from_hf
 from .models import GPT, GPTConfig, ParameterCount, Transformer
 from .multihead import MultiHeadAttention
 from .normalization import LayerNorm, SublayerConnection, layer_norm
@@ -53,6 +54,8 @@ __all__ = [
     "GPTConfig",
     "GPT",
     "ParameterCount",
+    "from_torch",
+    "gpt_from_hf",
     "set_seed",
     "get_device",
     "describe_device",

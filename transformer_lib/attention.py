@@ -46,7 +46,7 @@ def padding_mask(lengths: torch.Tensor | list[int], T: int) -> torch.Tensor:
     Devuelve:
         Tensor booleano, ``True`` en las posiciones reales.
 
-    Formas:
+    Formas (capítulo 8):
         lengths: (B,); salida: (B, 1, 1, T), difundible a (B, h, T_q, T).
     """
     lengths = torch.as_tensor(lengths)
@@ -66,7 +66,7 @@ def additive_mask(mask: torch.Tensor, dtype: torch.dtype = torch.float32) -> tor
     ``mask_ij = 0`` donde se puede atender y ``−∞`` donde no; sumada a las puntuaciones,
     la softmax convierte ese −∞ en un peso exactamente cero.
 
-    Formas:
+    Formas (capítulo 8):
         mask: cualquiera; salida: la misma forma, con dtype flotante.
     """
     zeros = torch.zeros(mask.shape, dtype=dtype, device=mask.device)
@@ -149,7 +149,7 @@ def scaled_dot_product_attention(
     Devuelve:
         La mezcla de valores ponderada por la atención.
 
-    Formas:
+    Formas (capítulo 1):
         q: (..., T_q, d_k); k: (..., T_k, d_k); v: (..., T_k, d_v); salida: (..., T_q, d_v).
     """
     _check_qkv(q, k, v)
@@ -157,7 +157,8 @@ def scaled_dot_product_attention(
     if is_causal:
         if mask is not None:
             raise ValueError("Pasa mask o is_causal=True, no ambos a la vez.")
-        mask = causal_mask(q.shape[-2], device=q.device)[:, : k.shape[-2]]
+        # Alineada arriba a la izquierda, como en PyTorch: la consulta i ve las claves j <= i.
+        mask = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool, device=q.device).tril()
     weights = attention_weights(q, k, mask)  # (..., T_q, T_k)
     if dropout_p > 0.0:
         weights = F.dropout(weights, p=dropout_p)

@@ -26,7 +26,7 @@ class EncoderBlock(nn.Module):
         activation: activación de la FFN ("relu", "gelu", "gelu_tanh").
         bias: si las capas lineales llevan sesgo.
 
-    Formas:
+    Formas (capítulo 6):
         x: (B, T, d_model); mask: booleana difundible a (B, h, T, T); salida: (B, T, d_model).
     """
 
@@ -47,6 +47,11 @@ class EncoderBlock(nn.Module):
         self.res_ff = SublayerConnection(d_model, dropout, norm_first)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Aplica el bloque; ``mask`` (``True`` = puede atender) limita la autoatención.
+
+        Formas:
+            x: (B, T, d_model); mask: difundible a (B, h, T, T); salida: (B, T, d_model).
+        """
         x = self.res_attn(x, lambda y: self.self_attn(y, y, y, mask=mask))  # pasos 1 y 2
         return self.res_ff(x, self.ff)  # pasos 3 y 4
 
@@ -63,7 +68,7 @@ class DecoderBlock(nn.Module):
             :class:`EncoderBlock`.
         cross_attention: si el bloque tiene la subcapa de atención cruzada.
 
-    Formas:
+    Formas (capítulos 6, 7 y 8):
         x: (B, T, d_model); memory: (B, S, d_model);
         self_mask: difundible a (B, h, T, T); memory_mask: difundible a (B, h, T, S);
         salida: (B, T, d_model).
@@ -96,7 +101,15 @@ class DecoderBlock(nn.Module):
         memory_mask: torch.Tensor | None = None,
         is_causal: bool = False,
     ) -> torch.Tensor:
-        """``is_causal=True`` equivale a ``self_mask=causal_mask(T)``, con el núcleo causal rápido."""
+        """Aplica el bloque; sin ``memory`` se salta la atención cruzada.
+
+        ``is_causal=True`` equivale a ``self_mask=causal_mask(T)``, con el núcleo causal rápido.
+
+        Formas:
+            x: (B, T, d_model); memory: (B, S, d_model) o None;
+            self_mask: difundible a (B, h, T, T); memory_mask: difundible a (B, h, T, S);
+            salida: (B, T, d_model).
+        """
         x = self.res_self(x, lambda y: self.self_attn(y, y, y, mask=self_mask, is_causal=is_causal))
         if memory is not None:
             if self.cross_attn is None:

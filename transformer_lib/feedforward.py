@@ -10,7 +10,11 @@ from ._checks import check_activation, check_dropout
 
 
 def activation_fn(name: str):
-    """Devuelve la función de activación por nombre: "relu", "gelu" o "gelu_tanh"."""
+    """Devuelve la función de activación por nombre: "relu", "gelu" o "gelu_tanh".
+
+    Formas (capítulo 5):
+        la función devuelta actúa elemento a elemento: (...) -> (...).
+    """
     check_activation(name)
     if name == "relu":
         return F.relu
@@ -32,7 +36,7 @@ class FeedForward(nn.Module):
         dropout: dropout tras la activación.
         bias: si las capas lineales llevan sesgo.
 
-    Formas:
+    Formas (capítulo 5):
         x: (B, T, d_model) -> (B, T, d_ff) -> (B, T, d_model).
     """
 
@@ -53,6 +57,11 @@ class FeedForward(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Aplica la FFN a cada posición.
+
+        Formas:
+            x: (B, T, d_model); salida: (B, T, d_model).
+        """
         h = self.activation(self.linear1(x))  # (B, T, d_model) -> (B, T, d_ff)
         return self.linear2(self.dropout(h))  # (B, T, d_ff) -> (B, T, d_model)
 

@@ -51,7 +51,7 @@ class Transformer(nn.Module):
             a cada pila, como hace ``nn.Transformer``).
         activation: activación de la FFN.
 
-    Formas:
+    Formas (capítulo 7):
         src: (B, S) ids; tgt: (B, T) ids; src_mask: difundible a (B, h, S, S) y se usa
         también para la atención cruzada, por lo que su última dimensión es S
         (lo normal: ``padding_mask(longitudes, S)``, de forma (B, 1, 1, S));
@@ -92,12 +92,20 @@ class Transformer(nn.Module):
                 nn.init.xavier_uniform_(p)
 
     def embed(self, ids: torch.Tensor, emb: nn.Embedding) -> torch.Tensor:
-        """Embedding escalado por √d_model más la posición: (B, T) -> (B, T, d_model)."""
+        """Embedding escalado por √d_model más la posición.
+
+        Formas:
+            ids: (B, T); salida: (B, T, d_model).
+        """
         check_token_ids(ids, emb.num_embeddings, "src" if emb is self.src_emb else "tgt")
         return self.drop(self.pos(emb(ids) * math.sqrt(self.d_model)))
 
     def encode(self, src: torch.Tensor, src_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """Codifica la entrada: (B, S) -> memory (B, S, d_model)."""
+        """Codifica la entrada con la pila de encoders.
+
+        Formas:
+            src: (B, S); src_mask: difundible a (B, h, S, S); salida (memory): (B, S, d_model).
+        """
         x = self.embed(src, self.src_emb)
         for block in self.encoder:
             x = block(x, mask=src_mask)
@@ -110,7 +118,12 @@ class Transformer(nn.Module):
         src_mask: torch.Tensor | None = None,
         tgt_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Decodifica con teacher forcing: (B, T) y memory (B, S, d_model) -> logits (B, T, V)."""
+        """Decodifica con forzado del profesor (teacher forcing).
+
+        Formas:
+            tgt: (B, T); memory: (B, S, d_model); src_mask: difundible a (B, h, T, S);
+            tgt_mask: difundible a (B, h, T, T) (None = causal); salida: logits (B, T, V).
+        """
         x = self.embed(tgt, self.tgt_emb)
         if tgt_mask is None:
             tgt_mask = causal_mask(tgt.shape[1], device=tgt.device)  # (T, T)
@@ -125,6 +138,11 @@ class Transformer(nn.Module):
         src_mask: torch.Tensor | None = None,
         tgt_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
+        """Codifica ``src`` y decodifica ``tgt`` con forzado del profesor.
+
+        Formas:
+            src: (B, S); tgt: (B, T); salida: logits (B, T, tgt_vocab_size).
+        """
         return self.decode(tgt, self.encode(src, src_mask), src_mask, tgt_mask)
 
     @torch.no_grad()
@@ -138,8 +156,11 @@ class Transformer(nn.Module):
     ) -> torch.Tensor:
         """Decodificación voraz: en cada paso, el token más probable.
 
-        Devuelve los tokens generados empezando por ``bos_id``: (B, ≤ max_len + 1).
-        Se detiene antes si todas las secuencias han emitido ``eos_id``.
+        Se detiene antes si todas las secuencias han emitido ``eos_id``; las que ya lo
+        emitieron siguen rellenándose con ``eos_id``.
+
+        Formas:
+            src: (B, S); salida: (B, ≤ max_len + 1) tokens, empezando por ``bos_id``.
         """
         memory = self.encode(src, src_mask)  # (B, S, d_model)
         ys = torch.full((src.shape[0], 1), bos_id, dtype=torch.long, device=src.device)
@@ -208,7 +229,7 @@ class GPT(nn.Module):
     Embeddings de tokens y posiciones aprendidas → n_layer bloques decoder sin atención
     cruzada y con máscara causal → LayerNorm final (en Pre-LN) → proyección al vocabulario.
 
-    Formas:
+    Formas (capítulos 8 y 10):
         idx: (B, T) ids con T <= block_size; targets: (B, T);
         logits: (B, T, vocab_size); loss: escalar o None.
     """
@@ -245,6 +266,12 @@ class GPT(nn.Module):
     def forward(
         self, idx: torch.Tensor, targets: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Logits del siguiente token en cada posición y, si das ``targets``, la entropía cruzada.
+
+        Formas:
+            idx: (B, T) con T <= block_size; targets: (B, T) o None;
+            salida: (logits (B, T, vocab_size), loss escalar o None).
+        """
         self._check_idx(idx)
         x = self.drop(self.pos_emb(self.tok_emb(idx)))  # (B, T) -> (B, T, d_model)
         for block in self.blocks:

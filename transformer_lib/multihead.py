@@ -30,7 +30,7 @@ class MultiHeadAttention(nn.Module):
         dropout: dropout sobre los pesos de atención (solo en entrenamiento).
         bias: si las proyecciones llevan sesgo.
 
-    Formas:
+    Formas (capítulo 2):
         query: (B, T_q, d_model); key, value: (B, T_k, d_model);
         mask: booleana difundible a (B, h, T_q, T_k);
         salida: (B, T_q, d_model); pesos: (B, h, T_q, T_k).
@@ -60,6 +60,20 @@ class MultiHeadAttention(nn.Module):
 
         ``is_causal=True`` equivale a ``mask=causal_mask(T)`` pero deja a PyTorch usar
         su núcleo causal, más rápido.
+
+        Parámetros:
+            query, key, value: consultas, claves y valores antes de proyectar.
+            mask: booleana, ``True`` = puede atender.
+            need_weights: si además devuelve los pesos de atención de cada cabeza.
+            is_causal: máscara causal implícita (no se combina con ``mask``).
+
+        Devuelve:
+            La salida, o la tupla (salida, pesos) si ``need_weights=True``.
+
+        Formas:
+            query: (B, T_q, d_model); key, value: (B, T_k, d_model);
+            mask: difundible a (B, h, T_q, T_k); salida: (B, T_q, d_model);
+            pesos: (B, h, T_q, T_k).
         """
         self._check_inputs(query, key, value, mask, is_causal)
         q, k, v = self._project(query, key, value)  # 3 × (B, T, d_model)

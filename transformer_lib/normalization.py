@@ -29,7 +29,7 @@ class LayerNorm(nn.Module):
         eps: constante que evita dividir entre cero.
         fused: True = núcleo de PyTorch; False = la fórmula explícita de :func:`layer_norm`.
 
-    Formas:
+    Formas (capítulo 4):
         x: (..., d_model); salida: (..., d_model).
     """
 
@@ -40,6 +40,11 @@ class LayerNorm(nn.Module):
         self.bias = nn.Parameter(torch.zeros(d_model))  # β
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Normaliza cada token.
+
+        Formas:
+            x: (..., d_model); salida: (..., d_model).
+        """
         if x.shape[-1] != self.d_model:
             raise ValueError(
                 f"LayerNorm({self.d_model}) recibió un tensor de forma {tuple(x.shape)}: "
@@ -58,7 +63,7 @@ def layer_norm(
 ) -> torch.Tensor:
     """LayerNorm escrita paso a paso: media, varianza, normalizar, escalar y desplazar.
 
-    Formas:
+    Formas (capítulo 4):
         x: (..., d); weight, bias: (d,); salida: (..., d).
     """
     mean = x.mean(dim=-1, keepdim=True)  # μ: (..., 1)
@@ -93,6 +98,11 @@ class SublayerConnection(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor, sublayer: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """Aplica ``sublayer`` con su conexión residual y su LayerNorm.
+
+        Formas:
+            x: (B, T, d_model); salida: (B, T, d_model).
+        """
         if self.norm_first:
             return x + self.dropout(sublayer(self.norm(x)))  # Pre-LN
         return self.norm(x + self.dropout(sublayer(x)))  # Post-LN: Add + LayerNorm

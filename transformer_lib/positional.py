@@ -18,7 +18,7 @@ def sinusoidal_encoding(max_len: int, d_model: int) -> torch.Tensor:
 
     PE[pos, 2i] = sin(pos / 10000^(2i/d_model)),  PE[pos, 2i+1] = cos(pos / 10000^(2i/d_model)).
 
-    Formas:
+    Formas (capítulo 1):
         salida: (max_len, d_model).
     """
     if d_model % 2 != 0:
@@ -45,7 +45,11 @@ class _PositionalEncoding(nn.Module):
 class SinusoidalPositionalEncoding(_PositionalEncoding):
     """Suma la codificación sinusoidal fija (sin parámetros) a los embeddings.
 
-    Formas:
+    Parámetros:
+        d_model: dimensión del modelo (par).
+        max_len: longitud máxima de secuencia.
+
+    Formas (capítulo 1):
         x: (B, T, d_model); salida: (B, T, d_model).
     """
 
@@ -55,6 +59,11 @@ class SinusoidalPositionalEncoding(_PositionalEncoding):
         self.register_buffer("pe", sinusoidal_encoding(max_len, d_model), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Suma la posición a cada token.
+
+        Formas:
+            x: (B, T, d_model) con T <= max_len; salida: (B, T, d_model).
+        """
         T = self._check_length(x)
         return x + self.pe[:T].to(x.dtype)  # (B, T, d_model) + (T, d_model)
 
@@ -62,7 +71,11 @@ class SinusoidalPositionalEncoding(_PositionalEncoding):
 class LearnedPositionalEncoding(_PositionalEncoding):
     """Suma un embedding de posición aprendido (como GPT-2).
 
-    Formas:
+    Parámetros:
+        d_model: dimensión del modelo.
+        max_len: longitud máxima de secuencia (``block_size`` en GPT).
+
+    Formas (capítulos 1 y 10):
         x: (B, T, d_model); salida: (B, T, d_model).
     """
 
@@ -72,5 +85,10 @@ class LearnedPositionalEncoding(_PositionalEncoding):
         self.embedding = nn.Embedding(max_len, d_model)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Suma la posición a cada token.
+
+        Formas:
+            x: (B, T, d_model) con T <= max_len; salida: (B, T, d_model).
+        """
         T = self._check_length(x)
         return x + self.embedding.weight[:T]  # (B, T, d_model) + (T, d_model)
