@@ -10,6 +10,11 @@ Cada módulo corresponde a un concepto y a un capítulo del libro:
 - ``blocks``: bloques encoder y decoder (capítulos 6 y 7).
 - ``models``: Transformer encoder-decoder y GPT (capítulos 7, 8 y 10).
 - ``interop``: conversión desde ``torch.nn`` y Hugging Face.
+- ``data``: el Quijote, el tokenizador de caracteres y la tarea de fechas (capítulos 7, 9 y 10).
+- ``training``: bucle de entrenamiento, historial y checkpoints (capítulos 7, 9 y 10).
+- ``scaling``: parámetros, FLOPs, leyes de escalado y barridos de tamaños (capítulos 9 y 10);
+  se importa aparte: ``from transformer_lib.scaling import ...``.
+- ``cli``: ``python -m transformer_lib train|generate|sweep``.
 """
 
 from .attention import (
@@ -20,6 +25,18 @@ from .attention import (
     scaled_dot_product_attention,
 )
 from .blocks import DecoderBlock, EncoderBlock
+from .data import (
+    CharTokenizer,
+    DatesBatch,
+    DatesTask,
+    QuijoteData,
+    date_to_spanish,
+    get_batch,
+    load_quijote,
+    number_to_spanish,
+    prepare_quijote,
+    train_val_split,
+)
 from .feedforward import FeedForward
 from .interop import from_torch, gpt_from_hf
 from .models import GPT, GPTConfig, ParameterCount, Transformer
@@ -29,6 +46,16 @@ from .positional import (
     LearnedPositionalEncoding,
     SinusoidalPositionalEncoding,
     sinusoidal_encoding,
+)
+from .training import (
+    Checkpoint,
+    History,
+    TrainConfig,
+    load_checkpoint,
+    lr_at,
+    plot_history,
+    save_checkpoint,
+    train,
 )
 from .utils import describe_device, get_device, set_seed
 
@@ -56,6 +83,24 @@ __all__ = [
     "ParameterCount",
     "from_torch",
     "gpt_from_hf",
+    "load_quijote",
+    "CharTokenizer",
+    "train_val_split",
+    "get_batch",
+    "QuijoteData",
+    "prepare_quijote",
+    "number_to_spanish",
+    "date_to_spanish",
+    "DatesTask",
+    "DatesBatch",
+    "TrainConfig",
+    "History",
+    "train",
+    "lr_at",
+    "plot_history",
+    "save_checkpoint",
+    "load_checkpoint",
+    "Checkpoint",
     "set_seed",
     "get_device",
     "describe_device",

@@ -1,0 +1,161 @@
+# Makefile del curso «Transformers II: Arquitectura y Escalado».
+#
+#   make book      crea el entorno si hace falta, ejecuta los cuadernos y construye el
+#                  sitio en _build/html/ (abre _build/html/index.html).
+#   make test      lint + pruebas unitarias + nbval sobre todos los cuadernos + higiene
+#                  de los cuadernos + construcción del libro con avisos como errores.
+#   make test-gpu  nbval exigiendo GPU: las celdas `requires-gpu` se ejecutan y, si no
+#                  hay GPU CUDA, fallan en lugar de saltarse.
+#   make clean     borra _build/ y las cachés (no toca el entorno virtual).
+#   make distclean además borra el entorno virtual .venv/.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+# ---------------------------------------------------------------------------------------
+# Entorno virtual: se crea si falta y se reinstala cuando cambian pyproject.toml o
+# constraints.txt (el sello .venv/.instalado es más antiguo que ellos).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+SELLO  := $(VENV)/.instalado
+
+# Construcción del libro y cachés.
+BUILD       := _build
+CACHE_NB    := $(BUILD)/.jupyter_cache
+DOCTREES    := $(BUILD)/.doctrees
+HASH_LIB    := $(CACHE_NB)/hash-transformer_lib.txt
+HASH_EXT    := $(BUILD)/.hash-extensiones
+
+# Pruebas.
+JOBS         ?= 2
+CELL_TIMEOUT ?= 180
+PYTEST_ARGS  ?=
+# Todos los cuadernos del repositorio (capítulos, tareas, soluciones del profesor…) que
+# git no ignora; nunca las copias de _build/ ni los de .venv. Sin git, se buscan con find.
+CUADERNOS = $(sort $(wildcard $(shell { git ls-files -co --exclude-standard -- '*.ipynb' 2>/dev/null \
+              || find . -name '*.ipynb' -not -path './_build/*' -not -path './.*' -not -path '*/.ipynb_checkpoints/*'; } \
+              | grep -v -e '^_build/' -e '/\.ipynb_checkpoints/' )))
+
+# ---------------------------------------------------------------------------------------
+# Variables de entorno para los cuadernos y las pruebas.
+# Datos del curso: ../shared/data si existe (en el repositorio nunca hay una copia).
+# En otro sitio, exporta TRANSFORMER_LIB_DATA o deja que load_quijote() lo descargue.
+ifneq ($(wildcard ../shared/data),)
+TRANSFORMER_LIB_DATA ?= $(abspath ../shared/data)
+endif
+ifneq ($(strip $(TRANSFORMER_LIB_DATA)),)
+export TRANSFORMER_LIB_DATA
+endif
+# Un hilo de PyTorch por proceso: las pruebas y los cuadernos se ejecutan de dos en dos
+# (JOBS=2) y, con 2 hilos cada uno en 2 núcleos, los modelos pequeños se vuelven decenas de
+# veces más lentos por la competencia entre hilos. Cámbialo con OMP_NUM_THREADS=N make ...
+export OMP_NUM_THREADS ?= 1
+# Barras de progreso calladas (en el HTML y en los registros de CI).
+export TQDM_DISABLE ?= 1
+# Menos ruido en stderr de los núcleos de Jupyter (aviso de «frozen modules» y de rutas).
+export PYDEVD_DISABLE_FILE_VALIDATION ?= 1
+export JUPYTER_PLATFORM_DIRS ?= 1
+# OJO: MPLBACKEND=Agg solo para las pruebas unitarias. En un núcleo de Jupyter anularía
+# el backend «inline» y las figuras desaparecerían del libro.
+
+.PHONY: help venv book test lint unit nbval hygiene book-check html-check test-gpu \
+        clean distclean caches
+
+help:
+	@echo "Objetivos:"
+	@echo "  make book      construye el libro en _build/html/ (crea .venv si falta)"
+	@echo "  make test      lint, pruebas, nbval, higiene y libro con -W"
+	@echo "  make test-gpu  nbval con las celdas requires-gpu obligatorias"
+	@echo "  make clean     borra _build/ y cachés"
+	@echo "Variables: JOBS=$(JOBS) CELL_TIMEOUT=$(CELL_TIMEOUT) TRANSFORMER_LIB_DATA=$(TRANSFORMER_LIB_DATA)"
+
+# ---------------------------------------------------------------------------------------
+# Entorno
+venv: $(SELLO)
+
+$(SELLO): pyproject.toml constraints.txt
+	@test -x $(PY) || { echo ">> Creando el entorno virtual $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@echo ">> Instalando transformer_lib y las dependencias del libro y de las pruebas"
+	$(PY) -m pip install --disable-pip-version-check -q -c constraints.txt -e ".[book,test]"
+	@touch $@
+
+# Jupyter Book solo vuelve a ejecutar un cuaderno si cambia su código: no se entera de
+# los cambios en transformer_lib. Guardamos un hash del paquete (y de constraints.txt)
+# DENTRO de la caché de ejecución (así viaja con ella si CI la restaura) y, si no
+# coincide, borramos la caché y los doctrees (para que Sphinx vuelva a leer los
+# cuadernos). Los cambios en _ext/ (extensión local de Sphinx) solo obligan a releer.
+caches:
+	@h=$$( { find transformer_lib -name '*.py' -not -path '*/__pycache__/*' -print0 \
+	          | LC_ALL=C sort -z | xargs -0 sha256sum; sha256sum constraints.txt; } | sha256sum | cut -c1-64); \
+	if [ "$$(cat $(HASH_LIB) 2>/dev/null)" != "$$h" ]; then \
+	  if [ -d $(CACHE_NB) ]; then echo ">> transformer_lib ha cambiado: se vuelven a ejecutar los cuadernos"; fi; \
+	  rm -rf $(CACHE_NB) $(DOCTREES); mkdir -p $(CACHE_NB); echo "$$h" > $(HASH_LIB); \
+	fi
+	@h=$$(cat _ext/*.py 2>/dev/null | sha256sum | cut -c1-64); \
+	if [ "$$(cat $(HASH_EXT) 2>/dev/null)" != "$$h" ]; then \
+	  rm -rf $(DOCTREES); mkdir -p $(BUILD); echo "$$h" > $(HASH_EXT); \
+	fi
+
+# ---------------------------------------------------------------------------------------
+# Libro
+book: $(SELLO) caches
+	@echo ">> Ejecutando los cuadernos que no estén en la caché ($(JOBS) en paralelo)"
+	$(PY) tools/ejecutar_cuadernos.py --jobs $(JOBS)
+	@echo ">> Construyendo el libro"
+	$(BIN)/jupyter-book build . --keep-going
+	@echo ">> Listo: abre $(BUILD)/html/index.html"
+
+# ---------------------------------------------------------------------------------------
+# Pruebas
+test: $(SELLO) lint hygiene unit nbval book-check html-check
+	@echo ">> make test: todo en orden"
+
+lint: $(SELLO)
+	@echo ">> ruff (código y cuadernos)"
+	$(BIN)/ruff check .
+
+hygiene: $(SELLO)
+	@echo ">> Higiene de los cuadernos (sin salidas, celda de Colab, etiquetas…)"
+	$(PY) tools/check_notebooks.py
+
+unit: $(SELLO)
+	@echo ">> Pruebas unitarias"
+	MPLBACKEND=Agg $(PY) -m pytest tests -n $(JOBS) $(PYTEST_ARGS)
+
+# nbval ejecuta cada cuaderno en su propio núcleo y compara solo las celdas marcadas con
+# `# NBVAL_CHECK_OUTPUT` (--nbval-lax). --dist loadscope mantiene juntas las celdas de un
+# mismo cuaderno. Las celdas `requires-gpu` se saltan sin GPU (ver conftest.py).
+NBVAL = $(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
+        -n $(JOBS) --dist loadscope -p no:cacheprovider $(PYTEST_ARGS)
+
+nbval: $(SELLO)
+	@if [ -z "$(strip $(CUADERNOS))" ]; then echo "No hay cuadernos que validar."; exit 1; fi
+	@echo ">> nbval sobre $(words $(CUADERNOS)) cuadernos"
+	$(NBVAL) $(CUADERNOS)
+
+test-gpu: $(SELLO)
+	@echo ">> nbval con GPU obligatoria (REQUIRE_GPU=1)"
+	REQUIRE_GPU=1 $(NBVAL) $(CUADERNOS)
+
+# El libro con avisos como errores: un cuaderno que falla, una referencia rota o una
+# cita inexistente hacen fallar `make test`.
+book-check: $(SELLO) caches
+	$(PY) tools/ejecutar_cuadernos.py --jobs $(JOBS)
+	@echo ">> Construyendo el libro con -W (avisos = errores)"
+	$(BIN)/jupyter-book build . -W --keep-going
+
+html-check: $(SELLO)
+	@echo ">> Textos de la interfaz en inglés en el HTML"
+	$(PY) tools/check_html.py $(BUILD)/html
+
+# ---------------------------------------------------------------------------------------
+clean:
+	rm -rf $(BUILD) .pytest_cache .ruff_cache .hypothesis
+	find . -name '__pycache__' -type d -not -path './$(VENV)/*' -prune -exec rm -rf {} +
+	find . -name '.ipynb_checkpoints' -type d -not -path './$(VENV)/*' -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) *.egg-info

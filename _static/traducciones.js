@@ -1,0 +1,7 @@
+// Último recurso: textos que sphinx-togglebutton escribe en inglés desde su propio JavaScript.
+// Las demás traducciones de la interfaz están en _ext/traducciones_es.py y _templates/.
+window.addEventListener("load", function () {
+  document.querySelectorAll('[aria-label="Toggle hidden content"]').forEach(function (el) {
+    el.setAttribute("aria-label", "Mostrar u ocultar el contenido");
+  });
+});

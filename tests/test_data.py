@@ -1,0 +1,250 @@
+"""Datos: carga del Quijote (sin red), tokenizador de caracteres y lotes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import unicodedata
+from pathlib import Path
+
+import pytest
+import torch
+from _helpers import one_thread  # noqa: F401 (fixture automática: un hilo)
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from transformer_lib import data as D
+from transformer_lib.data import (
+    CharTokenizer,
+    get_batch,
+    load_quijote,
+    prepare_quijote,
+    strip_gutenberg,
+    train_val_split,
+)
+
+SHARED = Path(os.environ.get("TRANSFORMER_LIB_DATA", "/nonexistent")) / "pg2000.txt"
+needs_corpus = pytest.mark.skipif(not SHARED.is_file(), reason="sin pg2000.txt en TRANSFORMER_LIB_DATA")
+
+# Un libro "de Gutenberg" diminuto: BOM, CRLF, cabecera, licencia y cuerpo en NFD.
+BODY_NFC = "En un lugar de la Mancha, de cuyo nombre no quiero acordarme…\n\n¿Señor? ¡Ahí está Dulcinea!"
+RAW = (
+    "\ufeffThe Project Gutenberg eBook of Don Quijote\r\n\r\nLicencia y cabecera.\r\n"
+    "*** START OF THE PROJECT GUTENBERG EBOOK DON QUIJOTE ***\r\n\r\n\r\n"
+    + unicodedata.normalize("NFD", BODY_NFC).replace("\n", "\r\n")
+    + "\r\n\r\n*** END OF THE PROJECT GUTENBERG EBOOK DON QUIJOTE ***\r\nLicencia final.\r\n"
+)
+
+
+def _sha(b: bytes) -> str:
+    return hashlib.sha256(b).hexdigest()
+
+
+@pytest.fixture
+def fake_book(tmp_path, monkeypatch):
+    """Escribe el libro sintético y hace que sus hashes sean los «esperados»."""
+    raw = RAW.encode("utf-8")
+    (tmp_path / "pg2000.txt").write_bytes(raw)
+    monkeypatch.setattr(D, "QUIJOTE_SHA256", _sha(raw))
+    monkeypatch.setattr(D, "QUIJOTE_BODY_SHA256", _sha((BODY_NFC + "\n").encode("utf-8")))
+    monkeypatch.delenv("TRANSFORMER_LIB_DATA", raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Cualquier intento de descarga falla como si no hubiera red (y se cuenta)."""
+    calls = []
+
+    def offline(url, output_file, pooch_obj):
+        calls.append(url)
+        raise ConnectionError(f"sin red para {url}")
+
+    monkeypatch.setattr(D, "_downloader", offline)
+    monkeypatch.delenv("TRANSFORMER_LIB_DATA", raising=False)
+    return calls
+
+
+# ------------------------------------------------------------------- el Quijote real
+
+
+@needs_corpus
+def test_real_quijote_matches_readme():
+    text = load_quijote()
+    assert len(text) == 2_110_727
+    assert len(set(text)) == 92
+    assert _sha(text.encode("utf-8")) == D.QUIJOTE_BODY_SHA256
+    assert unicodedata.is_normalized("NFC", text)
+    assert text.startswith("El ingenioso hidalgo") or "En un lugar de la Mancha" in text[:5000]
+    assert "\r" not in text and "\ufeff" not in text and "Gutenberg" not in text[:1000]
+
+
+@needs_corpus
+def test_prepare_quijote_split():
+    q = prepare_quijote()
+    assert q.tokenizer.vocab_size == 92
+    n = len(q.train) + len(q.val)
+    assert n == 2_110_727 and len(q.train) == int(0.9 * n)
+    assert q.train.dtype == torch.long
+
+
+# ----------------------------------------------------------- cargador con libro sintético
+
+
+def test_strip_gutenberg_cleans_everything():
+    body = strip_gutenberg(RAW)
+    assert body == BODY_NFC + "\n"
+    assert unicodedata.is_normalized("NFC", body) and not unicodedata.is_normalized("NFD", body)
+
+
+def test_strip_gutenberg_without_marks():
+    with pytest.raises(ValueError, match="marcas de Project Gutenberg"):
+        strip_gutenberg("un texto cualquiera")
+
+
+def test_load_from_data_dir_and_env(fake_book, monkeypatch):
+    assert load_quijote(fake_book) == BODY_NFC + "\n"
+    monkeypatch.setenv("TRANSFORMER_LIB_DATA", str(fake_book))
+    assert load_quijote() == BODY_NFC + "\n"
+
+
+def test_body_hash_accepts_copy_with_lf(fake_book, monkeypatch):
+    # Otra copia (saltos LF, sin BOM) con el mismo cuerpo: vale por el hash del cuerpo.
+    (fake_book / "pg2000.txt").write_text(RAW.lstrip("\ufeff").replace("\r\n", "\n"), encoding="utf-8")
+    assert load_quijote(fake_book) == BODY_NFC + "\n"
+
+
+def test_wrong_checksum_is_a_clear_error(fake_book, monkeypatch):
+    (fake_book / "pg2000.txt").write_bytes(RAW.replace("Mancha", "Manxa").encode("utf-8"))
+    with pytest.raises(ValueError, match=r"no coincide con la edición esperada.*SHA-256") as err:
+        load_quijote(fake_book)
+    assert "TRANSFORMER_LIB_DATA" in str(err.value)
+
+
+def test_env_dir_without_file(tmp_path, monkeypatch, no_network):
+    monkeypatch.setenv("TRANSFORMER_LIB_DATA", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="TRANSFORMER_LIB_DATA.*no hay pg2000.txt"):
+        load_quijote(cache_dir=tmp_path / "cache")
+    assert no_network == []  # con la variable definida nunca se descarga
+
+
+def test_missing_everywhere_without_network(tmp_path, no_network):
+    cache = tmp_path / "cache"
+    with pytest.raises(FileNotFoundError) as err:
+        load_quijote(cache_dir=cache)
+    msg = str(err.value)
+    assert "no pude descargarlo" in msg
+    assert D.QUIJOTE_URLS[0] in msg and str(cache / "pg2000.txt") in msg
+    assert "TRANSFORMER_LIB_DATA" in msg
+    assert no_network == list(D.QUIJOTE_URLS)  # probó las dos direcciones
+    assert not cache.exists() or list(cache.iterdir()) == []
+
+
+def test_no_download_when_forbidden(tmp_path, no_network):
+    with pytest.raises(FileNotFoundError, match="caché"):
+        load_quijote(cache_dir=tmp_path, download=False)
+    assert no_network == []
+
+
+def test_corrupted_download_leaves_nothing(tmp_path, monkeypatch, no_network):
+    def corrupt(url, output_file, pooch_obj):
+        Path(output_file).write_text("contenido truncado", encoding="utf-8")
+
+    monkeypatch.setattr(D, "_downloader", corrupt)
+    with pytest.raises(FileNotFoundError, match="SHA256|SHA-256|hash"):
+        load_quijote(cache_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []  # ni el archivo ni temporales a medias
+
+
+def test_download_then_cache(tmp_path, monkeypatch, fake_book):
+    raw = RAW.encode("utf-8")
+    calls = []
+
+    def fake_download(url, output_file, pooch_obj):
+        calls.append(url)
+        Path(output_file).write_bytes(raw)
+
+    monkeypatch.setattr(D, "_downloader", fake_download)
+    cache = tmp_path / "cache"
+    assert load_quijote(cache_dir=cache) == BODY_NFC + "\n"
+    assert (cache / "pg2000.txt").read_bytes() == raw
+    assert load_quijote(cache_dir=cache) == BODY_NFC + "\n"
+    assert len(calls) == 1  # la segunda vez lo lee de la caché
+
+
+# ---------------------------------------------------------------------- tokenizador
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.text(min_size=1, max_size=200))
+def test_tokenizer_round_trip(text):
+    tok = CharTokenizer.from_text(text)
+    ids = tok.encode(text)
+    assert len(ids) == len(text) and max(ids) < tok.vocab_size
+    assert tok.decode(ids) == text
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.text(alphabet="abcñá ¿?", max_size=50))
+def test_round_trip_with_specials(text):
+    tok = CharTokenizer.from_text("abcñá ¿?", specials=("<pad>", "<bos>", "<eos>"))
+    assert tok.token_id("<pad>") == 0 and tok.vocab_size == 3 + 8
+    ids = tok.encode(text)
+    assert min(ids, default=3) >= 3
+    assert tok.decode([1, *ids, 2, 0], skip_specials=True) == text
+    assert tok.decode([1, *ids]) == "<bos>" + text
+
+
+def test_unknown_characters_error_names_char_and_position():
+    tok = CharTokenizer.from_text("abc ")
+    with pytest.raises(ValueError, match=r"'X' \(U\+0058\) en la posición 2.*'€' \(U\+20AC\) en la posición 5"):
+        tok.encode("abXc €X")
+    assert tok.encode("aXb", unknown="") == tok.encode("ab")
+    assert tok.encode("aXb", unknown=" ") == tok.encode("a b")
+    with pytest.raises(ValueError, match="unknown='Z'"):
+        tok.encode("aXb", unknown="Z")
+
+
+def test_tokenizer_save_load(tmp_path):
+    tok = CharTokenizer.from_text("¿Qué tal, señor?", specials=("<pad>",))
+    path = tmp_path / "tok.json"
+    tok.save(path)
+    assert "ñ" in path.read_text(encoding="utf-8")  # JSON legible, sin escapes \u00f1
+    assert json.loads(path.read_text(encoding="utf-8"))["type"] == "CharTokenizer"
+    again = CharTokenizer.load(path)
+    assert again == tok and again.encode("señor") == tok.encode("señor")
+
+
+def test_tokenizer_bad_inputs():
+    with pytest.raises(ValueError, match="repetidos"):
+        CharTokenizer(["a", "a"])
+    with pytest.raises(ValueError, match="más de un carácter"):
+        CharTokenizer(["a"], specials=("x",))
+    with pytest.raises(ValueError, match="fuera del vocabulario"):
+        CharTokenizer.from_text("ab").decode([5])
+    with pytest.raises(TypeError, match="str"):
+        CharTokenizer.from_text("ab").encode(["a"])
+
+
+# ---------------------------------------------------------------------- lotes
+
+
+def test_train_val_split():
+    ids = torch.arange(100)
+    train, val = train_val_split(ids)
+    assert len(train) == 90 and len(val) == 10 and int(val[0]) == 90
+    with pytest.raises(ValueError, match="val_fraction"):
+        train_val_split(ids, 1.5)
+
+
+def test_get_batch_shapes_shift_and_seed():
+    data = torch.arange(1000)
+    x, y = get_batch(data, block_size=16, batch_size=5, generator=torch.Generator().manual_seed(0))
+    assert x.shape == y.shape == (5, 16) and x.dtype == torch.long
+    torch.testing.assert_close(y[:, :-1], x[:, 1:])
+    torch.testing.assert_close(y, x + 1)  # con ids consecutivos, y = x + 1
+    x2, _ = get_batch(data, 16, 5, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(x, x2)
+    with pytest.raises(ValueError, match="block_size=2000"):
+        get_batch(data, 2000, 2)

@@ -1,0 +1,181 @@
+"""Entrenamiento: calendario de la tasa, bucle, historial, checkpoints atómicos."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+import pytest
+import torch
+from _helpers import one_thread  # noqa: F401 (fixture automática: un hilo)
+
+from transformer_lib import GPT, GPTConfig, Transformer
+from transformer_lib import training as T
+from transformer_lib.data import CharTokenizer, DatesTask
+from transformer_lib.training import (
+    History,
+    TrainConfig,
+    load_checkpoint,
+    lr_at,
+    plot_history,
+    save_checkpoint,
+    train,
+)
+
+TEXT = "en un lugar de la mancha de cuyo nombre no quiero acordarme " * 40
+
+
+def _tiny_setup(**cfg):
+    tok = CharTokenizer.from_text(TEXT)
+    ids = torch.tensor(tok.encode(TEXT))
+    split = int(0.9 * len(ids))
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=16, n_layer=1, n_head=2, d_model=32))
+    base = dict(max_iters=60, batch_size=8, block_size=16, lr=3e-3, warmup_iters=5, eval_interval=20,
+                eval_iters=2, final_eval_iters=4, progress=False, device="cpu", seed=0)
+    base.update(cfg)
+    return model, TrainConfig(**base), (ids[:split], ids[split:]), tok
+
+
+def test_lr_schedule():
+    cfg = TrainConfig(max_iters=1000, lr=1e-3, min_lr=1e-4, warmup_iters=100)
+    assert lr_at(0, cfg) == pytest.approx(1e-5)
+    assert lr_at(99, cfg) == pytest.approx(1e-3)
+    assert lr_at(550, cfg) == pytest.approx(5.5e-4)  # mitad del coseno
+    assert lr_at(1000, cfg) == pytest.approx(1e-4)
+    lrs = [lr_at(s, cfg) for s in range(100, 1000)]
+    assert all(a >= b for a, b in zip(lrs, lrs[1:]))  # decrece tras el calentamiento
+    assert lr_at(999, TrainConfig(lr=1e-3, max_iters=1000)) == pytest.approx(5e-4, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(max_iters=0), "max_iters"),
+        (dict(lr=-1.0), "lr"),
+        (dict(min_lr=1.0), "min_lr"),
+        (dict(precision="fp8"), "precision"),
+        (dict(eval_interval=-1), "eval_interval"),
+    ],
+)
+def test_config_validation(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**kwargs)
+
+
+def test_tiny_gpt_loss_falls():
+    model, cfg, data, _ = _tiny_setup()
+    h = train(model, cfg, data)
+    assert h.steps == list(range(1, 61)) and len(h.train_loss) == len(h.lr) == 60
+    assert h.eval_steps == [0, 20, 40, 60]
+    assert h.val_loss[-1] < h.val_loss[0] - 1.0  # aprende el texto repetido
+    assert h.eval_train_loss[0] == pytest.approx(math.log(model.config.vocab_size), abs=0.3)
+    assert h.tokens == 60 * 8 * 16 and h.tokens_per_s > 0 and h.seconds > 0
+    assert h.lr[0] == pytest.approx(cfg.lr / 5)
+    fig = plot_history(h)
+    assert isinstance(fig, matplotlib.figure.Figure)
+    assert fig.axes[0].get_xlabel() == "paso de entrenamiento"
+    matplotlib.pyplot.close(fig)
+
+
+def test_training_is_reproducible():
+    m1, cfg, data, _ = _tiny_setup(max_iters=10, eval_interval=0)
+    m2, _, _, _ = _tiny_setup()
+    h1, h2 = train(m1, cfg, data), train(m2, cfg, data)
+    assert h1.train_loss == h2.train_loss and h1.val_loss == h2.val_loss
+
+
+def test_callback_sees_every_step_and_can_stop():
+    model, cfg, data, _ = _tiny_setup()
+    seen = []
+
+    def cb(step, m, history):
+        seen.append((step, m.training))
+        return step == 7
+
+    h = train(model, cfg, data, callback=cb)
+    assert [s for s, _ in seen] == list(range(8)) and not any(t for _, t in seen)
+    assert h.steps[-1] == 7 and model.training
+
+
+def test_bf16_autocast_on_cpu_runs():
+    model, cfg, data, _ = _tiny_setup(max_iters=20, precision="bf16", eval_interval=0)
+    h = train(model, cfg, data)
+    assert math.isfinite(h.val_loss[-1]) and h.val_loss[-1] < h.train_loss[0]
+
+
+def test_nan_loss_stops_with_clear_error():
+    model, cfg, data, _ = _tiny_setup(max_iters=5, eval_interval=0)
+    with pytest.raises(FloatingPointError, match="paso 1"):
+        train(model, cfg, data, loss_fn=lambda m, b: m(*b)[1] * float("nan"))
+
+
+def test_data_xor_get_batch():
+    model, cfg, data, _ = _tiny_setup()
+    with pytest.raises(ValueError, match="uno de los dos"):
+        train(model, cfg)
+
+
+def test_history_round_trip():
+    h = History(steps=[1, 2], train_loss=[3.0, 2.0], lr=[1e-3, 1e-3], eval_steps=[2], val_loss=[2.5],
+                eval_train_loss=[2.4], seconds=1.0, tokens=100)
+    assert History.from_dict(h.to_dict()) == h
+    assert h.final_val_loss == 2.5 and h.tokens_per_s == 100.0 and h.ms_per_iter == 500.0
+
+
+# ----------------------------------------------------------------------- checkpoints
+
+
+def test_gpt_checkpoint_round_trip(tmp_path):
+    model, cfg, data, tok = _tiny_setup(max_iters=5, eval_interval=0)
+    h = train(model, cfg, data)
+    path = save_checkpoint(tmp_path / "ckpt", model, cfg, tok, h, extra={"data": "prueba"})
+    model2, tok2, cfg2, h2 = load_checkpoint(path)
+    x = data[1][:16][None]
+    model.eval()
+    torch.testing.assert_close(model2(x)[0], model(x)[0], rtol=0, atol=0)
+    assert tok2 == tok and cfg2 == cfg and h2 == h
+    assert load_checkpoint(path).extra == {"data": "prueba"}
+    # Solo tensores en model.pt: se carga con weights_only=True.
+    state = torch.load(path / "model.pt", weights_only=True)
+    assert all(isinstance(v, torch.Tensor) for v in state.values())
+
+
+def test_transformer_checkpoint_round_trip(tmp_path):
+    task = DatesTask()
+    model = Transformer(task.src_tokenizer.vocab_size, task.tgt_tokenizer.vocab_size, d_model=16,
+                        n_heads=2, n_encoder_layers=1, n_decoder_layers=2, d_ff=24, dropout=0.0,
+                        max_len=70, norm_first=True, activation="gelu").eval()
+    toks = {"src": task.src_tokenizer, "tgt": task.tgt_tokenizer}
+    save_checkpoint(tmp_path / "c", model, tokenizer=toks)
+    ck = load_checkpoint(tmp_path / "c")
+    b = task.encode(task.sample(3))
+    torch.testing.assert_close(ck.model(b.src, b.tgt_in, b.src_mask()), model(b.src, b.tgt_in, b.src_mask()))
+    assert ck.tokenizer == toks and ck.config is None and ck.history is None
+
+
+def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
+    model, cfg, _, tok = _tiny_setup()
+    target = tmp_path / "ckpt"
+    save_checkpoint(target, model, cfg, tok)
+    before = (target / "model.pt").read_bytes()
+
+    def broken_save(obj, f, *args, **kwargs):
+        with open(f, "wb") as fh:
+            fh.write(b"a medias")
+        raise OSError("disco lleno")
+
+    monkeypatch.setattr(T.torch, "save", broken_save)
+    with pytest.raises(OSError, match="disco lleno"):
+        save_checkpoint(target, model, cfg, tok)
+    assert (target / "model.pt").read_bytes() == before  # el anterior sigue intacto
+    with pytest.raises(OSError):
+        save_checkpoint(tmp_path / "nuevo", model, cfg, tok)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]  # sin carpetas a medias
+
+
+def test_load_checkpoint_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no es un checkpoint"):
+        load_checkpoint(tmp_path)
+    with pytest.raises(TypeError, match="GPT y Transformer"):
+        save_checkpoint(tmp_path / "x", torch.nn.Linear(2, 2))
