@@ -106,7 +106,7 @@ def problemas_de_cuaderno(ruta: Path, url: str | None = None) -> list[str]:
                     f"{donde}: tiene salidas guardadas: pasa nbstripout (solo las celdas con "
                     "'# NBVAL_CHECK_OUTPUT' guardan su texto, con tools/guardar_salidas_verificadas.py)"
                 )
-            if celda.get("execution_count") is not None:
+            if celda.get("execution_count") is not None and not _salida_verificada(celda):
                 problemas.append(f"{donde}: tiene execution_count: pasa nbstripout")
         if celda.get("attachments"):
             problemas.append(f"{donde}: tiene adjuntos; guarda las imágenes en chapters/figuras/")

@@ -9,9 +9,13 @@ del texto («la profunda sin residual aprende menos: True») queda verificada en
 Uso::
 
     python tools/guardar_salidas_verificadas.py chapters/03_residuales.ipynb [...]
+    python tools/guardar_salidas_verificadas.py --limpiar chapters/*.ipynb
 
 Ejecuta cada cuaderno en un núcleo nuevo (con un hilo de PyTorch, como en ``make test``)
-y reescribe solo las celdas marcadas. Si una celda marcada produce algo que no es texto
+y reescribe solo las celdas marcadas. nbval solo compara una celda que tenga contador de
+ejecución, así que las marcadas guardan ``execution_count = 1``. Con ``--limpiar`` no
+ejecuta nada: quita salidas y contadores de las demás celdas (lo usa el gancho de
+pre-commit después de ``nbstripout --keep-count``, que respeta ``keep_output``). Si una celda marcada produce algo que no es texto
 impreso en stdout (una figura, un aviso en stderr), se detiene con un error: quita la
 marca o cambia la celda.
 """
@@ -55,17 +59,37 @@ def guardar(ruta: Path, timeout: int = 300) -> int:
             )
         texto = "".join(o.text for o in salidas)
         celda.outputs = [nbformat.v4.new_output("stream", name="stdout", text=texto)]
-        celda.execution_count = None
+        celda.execution_count = 1
         celda.metadata["keep_output"] = True
         marcadas += 1
     nbformat.write(original, ruta)
     return marcadas
 
 
+def limpiar(ruta: Path) -> bool:
+    """Quita salidas y contadores de las celdas no verificadas; devuelve si cambió algo."""
+    nb = nbformat.read(ruta, as_version=4)
+    cambiado = False
+    for celda in nb.cells:
+        if celda.cell_type != "code" or celda.get("metadata", {}).get("keep_output") is True:
+            continue
+        if celda.outputs or celda.execution_count is not None:
+            celda.outputs, celda.execution_count = [], None
+            cambiado = True
+    if cambiado:
+        nbformat.write(nb, ruta)
+    return cambiado
+
+
 def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__)
         return 2
+    if argv[0] == "--limpiar":
+        for nombre in argv[1:]:
+            if limpiar(Path(nombre)):
+                print(f"{nombre}: salidas y contadores quitados")
+        return 0
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("TQDM_DISABLE", "1")
     for nombre in argv:
