@@ -10,19 +10,21 @@ from pathlib import Path
 
 import pytest
 import torch
-from _helpers import one_thread  # noqa: F401 (fixture automática: un hilo)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transformer_lib import data as D
 from transformer_lib.data import (
     CharTokenizer,
+    DataFileError,
+    QuijoteData,
     get_batch,
     load_quijote,
     prepare_quijote,
+    quijote_path,
     strip_gutenberg,
     train_val_split,
 )
+from transformer_lib.data import quijote as Q
 
 SHARED = Path(os.environ.get("TRANSFORMER_LIB_DATA", "/nonexistent")) / "pg2000.txt"
 needs_corpus = pytest.mark.skipif(not SHARED.is_file(), reason="sin pg2000.txt en TRANSFORMER_LIB_DATA")
@@ -46,8 +48,8 @@ def fake_book(tmp_path, monkeypatch):
     """Escribe el libro sintético y hace que sus hashes sean los «esperados»."""
     raw = RAW.encode("utf-8")
     (tmp_path / "pg2000.txt").write_bytes(raw)
-    monkeypatch.setattr(D, "QUIJOTE_SHA256", _sha(raw))
-    monkeypatch.setattr(D, "QUIJOTE_BODY_SHA256", _sha((BODY_NFC + "\n").encode("utf-8")))
+    monkeypatch.setattr(Q, "QUIJOTE_SHA256", _sha(raw))
+    monkeypatch.setattr(Q, "QUIJOTE_BODY_SHA256", _sha((BODY_NFC + "\n").encode("utf-8")))
     monkeypatch.delenv("TRANSFORMER_LIB_DATA", raising=False)
     return tmp_path
 
@@ -61,7 +63,7 @@ def no_network(monkeypatch):
         calls.append(url)
         raise ConnectionError(f"sin red para {url}")
 
-    monkeypatch.setattr(D, "_downloader", offline)
+    monkeypatch.setattr(Q, "_downloader", offline)
     monkeypatch.delenv("TRANSFORMER_LIB_DATA", raising=False)
     return calls
 
@@ -74,7 +76,7 @@ def test_real_quijote_matches_readme():
     text = load_quijote()
     assert len(text) == 2_110_727
     assert len(set(text)) == 92
-    assert _sha(text.encode("utf-8")) == D.QUIJOTE_BODY_SHA256
+    assert _sha(text.encode("utf-8")) == Q.QUIJOTE_BODY_SHA256
     assert unicodedata.is_normalized("NFC", text)
     assert text.startswith("El ingenioso hidalgo") or "En un lugar de la Mancha" in text[:5000]
     assert "\r" not in text and "\ufeff" not in text and "Gutenberg" not in text[:1000]
@@ -135,9 +137,9 @@ def test_missing_everywhere_without_network(tmp_path, no_network):
         load_quijote(cache_dir=cache)
     msg = str(err.value)
     assert "no pude descargarlo" in msg
-    assert D.QUIJOTE_URLS[0] in msg and str(cache / "pg2000.txt") in msg
+    assert Q.QUIJOTE_URLS[0] in msg and str(cache / "pg2000.txt") in msg
     assert "TRANSFORMER_LIB_DATA" in msg
-    assert no_network == list(D.QUIJOTE_URLS)  # probó las dos direcciones
+    assert no_network == list(Q.QUIJOTE_URLS)  # probó las dos direcciones
     assert not cache.exists() or list(cache.iterdir()) == []
 
 
@@ -151,7 +153,7 @@ def test_corrupted_download_leaves_nothing(tmp_path, monkeypatch, no_network):
     def corrupt(url, output_file, pooch_obj):
         Path(output_file).write_text("contenido truncado", encoding="utf-8")
 
-    monkeypatch.setattr(D, "_downloader", corrupt)
+    monkeypatch.setattr(Q, "_downloader", corrupt)
     with pytest.raises(FileNotFoundError, match="SHA256|SHA-256|hash"):
         load_quijote(cache_dir=tmp_path)
     assert list(tmp_path.iterdir()) == []  # ni el archivo ni temporales a medias
@@ -165,12 +167,56 @@ def test_download_then_cache(tmp_path, monkeypatch, fake_book):
         calls.append(url)
         Path(output_file).write_bytes(raw)
 
-    monkeypatch.setattr(D, "_downloader", fake_download)
+    monkeypatch.setattr(Q, "_downloader", fake_download)
     cache = tmp_path / "cache"
     assert load_quijote(cache_dir=cache) == BODY_NFC + "\n"
     assert (cache / "pg2000.txt").read_bytes() == raw
     assert load_quijote(cache_dir=cache) == BODY_NFC + "\n"
     assert len(calls) == 1  # la segunda vez lo lee de la caché
+
+
+def _deny(monkeypatch, method: str, denied: Path) -> None:
+    """Hace que ``Path.<method>`` de ``denied`` falle como sin permiso (root lee todo igual)."""
+    original = getattr(Path, method)
+
+    def fake(self, *args, **kwargs):
+        if self == denied:
+            raise PermissionError(13, "Permission denied", str(self))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, method, fake)
+
+
+def test_unreadable_corpus_is_a_spanish_error(fake_book, monkeypatch):
+    book = fake_book / "pg2000.txt"
+    _deny(monkeypatch, "read_bytes", book)
+    with pytest.raises(DataFileError, match="no tienes permiso para leerlo") as err:
+        load_quijote(fake_book)
+    msg = str(err.value)
+    assert str(book) in msg and "chmod" in msg and "TRANSFORMER_LIB_DATA" in msg
+    assert "Errno" not in msg and "Permission denied" not in msg
+    assert isinstance(err.value, OSError)  # quien ya capturaba OSError lo sigue capturando
+
+
+def test_unreadable_data_folder_is_a_spanish_error(fake_book, monkeypatch):
+    book = fake_book / "pg2000.txt"
+    _deny(monkeypatch, "stat", book)  # lo que pasa si la carpeta no deja entrar
+    monkeypatch.setenv("TRANSFORMER_LIB_DATA", str(fake_book))
+    with pytest.raises(DataFileError, match="no tienes permiso para entrar en la carpeta") as err:
+        quijote_path()
+    assert str(book) in str(err.value) and f"chmod u+rx {fake_book}" in str(err.value)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="como root chmod no impide leer (la prueba con monkeypatch lo cubre)")
+def test_unreadable_corpus_with_real_chmod(fake_book):
+    book = fake_book / "pg2000.txt"
+    book.chmod(0)
+    try:
+        with pytest.raises(DataFileError, match="no tienes permiso"):
+            load_quijote(fake_book)
+    finally:
+        book.chmod(0o644)
 
 
 # ---------------------------------------------------------------------- tokenizador
@@ -216,6 +262,38 @@ def test_tokenizer_save_load(tmp_path):
     assert again == tok and again.encode("señor") == tok.encode("señor")
 
 
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        (b'{"type": "CharTokenizer", "chars": ["a"', "no es un JSON válido"),
+        (b"\xff\xfe basura", "no es texto UTF-8"),
+        (b'{"type": "GPT"}', "no describe un CharTokenizer"),
+        (b'{"type": "CharTokenizer"}', "no describe un CharTokenizer.*'chars'"),
+        (b'["a", "b"]', "no describe un CharTokenizer"),
+        (b'{"type": "CharTokenizer", "chars": ["a", "a"]}', "no describe un CharTokenizer.*repetidos"),
+    ],
+)
+def test_tokenizer_load_broken_file(tmp_path, content, reason):
+    path = tmp_path / "tok.json"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=reason) as err:
+        CharTokenizer.load(path)
+    msg = str(err.value)
+    assert str(path) in msg and "tok.save" in msg and "\n" not in msg  # una línea, con la ruta
+
+
+def test_tokenizer_load_missing_or_unreadable(tmp_path, monkeypatch):
+    path = tmp_path / "no_existe.json"
+    with pytest.raises(FileNotFoundError, match="No encuentro el tokenizador") as err:
+        CharTokenizer.load(path)
+    assert str(path) in str(err.value) and "Errno" not in str(err.value)
+    CharTokenizer.from_text("ab").save(path)
+    _deny(monkeypatch, "read_bytes", path)
+    with pytest.raises(DataFileError, match="no tienes permiso") as err:
+        CharTokenizer.load(path)
+    assert str(path) in str(err.value)
+
+
 def test_tokenizer_bad_inputs():
     with pytest.raises(ValueError, match="repetidos"):
         CharTokenizer(["a", "a"])
@@ -248,3 +326,44 @@ def test_get_batch_shapes_shift_and_seed():
     torch.testing.assert_close(x, x2)
     with pytest.raises(ValueError, match="block_size=2000"):
         get_batch(data, 2000, 2)
+
+
+@pytest.fixture
+def tiny_data():
+    """Un QuijoteData de juguete: ids consecutivos, así y = x + 1 se ve a simple vista."""
+    tok = CharTokenizer.from_text("abcdefghij")
+    train, val = train_val_split(torch.arange(1000), 0.2)
+    return QuijoteData(tok, train, val)
+
+
+def test_quijote_data_get_batch_shapes_and_shift(tiny_data):
+    x, y = tiny_data.get_batch("train", 16, 5, generator=torch.Generator().manual_seed(0))
+    assert x.shape == y.shape == (5, 16) and x.dtype == y.dtype == torch.long
+    torch.testing.assert_close(y[:, :-1], x[:, 1:])
+    torch.testing.assert_close(y, x + 1)
+    assert int(y.max()) < 800  # todo sale del tramo de entrenamiento
+
+
+def test_quijote_data_get_batch_is_get_batch_on_the_split(tiny_data):
+    for split, ids in (("train", tiny_data.train), ("val", tiny_data.val)):
+        x, y = tiny_data.get_batch(split, 8, 7, generator=torch.Generator().manual_seed(3))
+        x2, y2 = get_batch(ids, 8, 7, generator=torch.Generator().manual_seed(3))
+        torch.testing.assert_close(x, x2)
+        torch.testing.assert_close(y, y2)
+    xv, yv = tiny_data.get_batch("val", 8, 50)
+    assert int(xv.min()) >= 800 and int(yv.max()) < 1000  # "val" sale del final
+
+
+def test_quijote_data_get_batch_is_seeded(tiny_data):
+    a = tiny_data.get_batch("train", 16, 5, generator=torch.Generator().manual_seed(1))
+    b = tiny_data.get_batch("train", 16, 5, generator=torch.Generator().manual_seed(1))
+    c = tiny_data.get_batch("train", 16, 5, generator=torch.Generator().manual_seed(2))
+    torch.testing.assert_close(a[0], b[0])
+    assert not torch.equal(a[0], c[0])
+
+
+def test_quijote_data_get_batch_bad_split(tiny_data):
+    with pytest.raises(ValueError, match="split debe ser 'train' o 'val' y es 'test'"):
+        tiny_data.get_batch("test", 8, 2)
+    with pytest.raises(ValueError, match="block_size=500"):
+        tiny_data.get_batch("val", 500, 2)  # val tiene 200 ids

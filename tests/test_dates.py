@@ -6,9 +6,8 @@ import datetime as dt
 
 import pytest
 import torch
-from _helpers import one_thread  # noqa: F401 (fixture automática: un hilo)
 
-from transformer_lib import Transformer
+from transformer_lib import Transformer, padding_mask
 from transformer_lib.data import DatesTask, date_to_spanish, number_to_spanish
 from transformer_lib.training import TrainConfig, train
 
@@ -76,6 +75,33 @@ def test_sample_is_seeded(task):
         task.sample(1, split="prueba")
 
 
+def test_all_pairs_is_the_whole_heldout_pool(task):
+    pairs = task.all_pairs()
+    assert len(pairs) == len(task.heldout_dates) == len(set(pairs))
+    assert pairs == [task.pair(d) for d in task.heldout_dates]  # en orden de fecha
+    assert all(DatesTask.pair(dt.date.fromisoformat(iso)) == (text, iso) for text, iso in pairs)
+    assert task.all_pairs("val") == task.all_pairs("test") == pairs
+    train_pairs = set(task.all_pairs("train"))
+    assert len(train_pairs) == len(task.train_dates)
+    assert not train_pairs & set(pairs)
+    assert not set(task.sample(500, seed=1)) & set(pairs)  # el muestreo de train no las toca
+    with pytest.raises(ValueError, match="split debe ser 'train' o 'heldout' y es 'prueba'"):
+        task.all_pairs("prueba")
+
+
+def test_batch_source_splits(task):
+    source = task.batch_source(16, seed=5)
+    held = {d.isoformat() for d in task.heldout_dates}
+    val = source("val")
+    assert val.src.shape[0] == 16
+    assert all(iso in held for iso in task.decode_target(val.tgt_out))
+    assert not any(iso in held for iso in task.decode_target(source("train").tgt_out))
+    again = task.batch_source(16, seed=5)("val")
+    torch.testing.assert_close(val.src, again.src)  # repetible con la semilla
+    with pytest.raises(ValueError, match="split debe ser 'train' o 'val' y es 'heldout'"):
+        source("heldout")
+
+
 def test_vocabulary_covers_every_date(task):
     chars = set("".join(date_to_spanish(d) for d in task.train_dates + task.heldout_dates))
     assert chars <= set(task.src_tokenizer.chars)
@@ -97,6 +123,14 @@ def test_encode_and_decode(task):
     assert src is b.src and tgt_out is b.tgt_out and lengths is b.src_lengths and tgt_in is b.tgt_in
     assert b.src_mask().shape == (2, 1, 1, 34)
     assert b.src_mask()[1, 0, 0].tolist() == [True] * 31 + [False] * 3
+    torch.testing.assert_close(b.src_mask(), padding_mask(b.src_lengths, 34))
+
+
+def test_src_mask_checks_lengths(task):
+    b = task.encode([("uno de enero de mil novecientos", "1900-01-01")])
+    b.src_lengths = torch.tensor([40])  # más larga que el relleno: padding_mask lo detecta
+    with pytest.raises(ValueError, match=r"Cada longitud debe estar en \[0, T=31\]"):
+        b.src_mask()
 
 
 def test_transformer_learns_a_little(task):

@@ -1,0 +1,189 @@
+"""Tokenizador de caracteres (capítulos 1, 7 y 8): cada carácter distinto es un token.
+
+:class:`CharTokenizer` guarda el vocabulario, codifica y decodifica, y se guarda y se carga
+como JSON (:meth:`CharTokenizer.save`, :meth:`CharTokenizer.load`), que es como viaja dentro
+de los checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import torch
+
+from .files import read_bytes
+
+
+class CharTokenizer:
+    """Tokenizador de caracteres: cada carácter distinto es un token.
+
+    Los tokens especiales (si los hay) ocupan los primeros ids en el orden dado; por
+    ejemplo, con ``specials=("<pad>", "<bos>", "<eos>")`` el relleno es el id 0. Detrás van
+    los caracteres ordenados por su código Unicode.
+
+    Un carácter que no está en el vocabulario produce un ``ValueError`` que lo nombra junto
+    con su posición; con ``unknown=`` puedes pedir otra política: ``""`` lo descarta y un
+    carácter del vocabulario (p. ej. ``" "``) lo sustituye.
+
+    Parámetros:
+        chars: los caracteres del vocabulario (sin repetir).
+        specials: nombres de los tokens especiales (cadenas de más de un carácter, como "<pad>").
+    """
+
+    def __init__(self, chars: Iterable[str], specials: Sequence[str] = ()):
+        chars = list(chars)
+        specials = list(specials)
+        for c in chars:
+            if not isinstance(c, str) or len(c) != 1:
+                raise ValueError(f"Cada elemento de chars debe ser un solo carácter y hay {c!r}.")
+        if len(set(chars)) != len(chars):
+            raise ValueError("chars tiene caracteres repetidos.")
+        for s in specials:
+            if not isinstance(s, str) or len(s) < 2:
+                raise ValueError(
+                    f"Los tokens especiales deben tener más de un carácter (como '<pad>') y hay {s!r}."
+                )
+        if len(set(specials)) != len(specials):
+            raise ValueError(f"specials tiene nombres repetidos: {specials}.")
+        self.specials = specials
+        self.chars = chars
+        self.itos: list[str] = specials + chars
+        self.stoi: dict[str, int] = {s: i for i, s in enumerate(self.itos)}
+
+    @classmethod
+    def from_text(cls, text: str, specials: Sequence[str] = ()) -> CharTokenizer:
+        """Construye el vocabulario con los caracteres que aparecen en ``text``."""
+        return cls(sorted(set(text)), specials)
+
+    @property
+    def vocab_size(self) -> int:
+        """Número de tokens (especiales incluidos)."""
+        return len(self.itos)
+
+    def token_id(self, special: str) -> int:
+        """Id de un token especial, p. ej. ``tok.token_id("<pad>")``."""
+        if special not in self.specials:
+            raise ValueError(f"{special!r} no es un token especial de este tokenizador: {self.specials}.")
+        return self.stoi[special]
+
+    def encode(self, text: str, unknown: str | None = None) -> list[int]:
+        """Convierte un texto en una lista de ids (uno por carácter).
+
+        Parámetros:
+            text: el texto.
+            unknown: qué hacer con caracteres fuera del vocabulario. None (por defecto) lanza
+                ``ValueError`` nombrando los caracteres y sus posiciones; ``""`` los descarta;
+                un carácter del vocabulario los sustituye.
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"encode espera un str y recibió {type(text).__name__}.")
+        stoi = self.stoi
+        missing = set(text).difference(self.chars)
+        if missing:
+            if unknown is None:
+                raise ValueError(self._unknown_message(text, missing))
+            if unknown == "":
+                text = "".join(c for c in text if c not in missing)
+            elif unknown in self.chars:
+                text = "".join(unknown if c in missing else c for c in text)
+            else:
+                raise ValueError(
+                    f"unknown={unknown!r} no vale: usa None (error), '' (descartar) o un carácter "
+                    "del vocabulario."
+                )
+        return [stoi[c] for c in text]
+
+    def _unknown_message(self, text: str, missing: set[str]) -> str:
+        first: dict[str, int] = {}
+        for i, c in enumerate(text):
+            if c in missing and c not in first:
+                first[c] = i
+        shown = ", ".join(
+            f"{c!r} (U+{ord(c):04X}) en la posición {i}" for c, i in sorted(first.items(), key=lambda kv: kv[1])[:5]
+        )
+        more = f" y {len(first) - 5} más" if len(first) > 5 else ""
+        return (
+            f"El texto tiene {len(first)} carácter(es) fuera del vocabulario: {shown}{more}. "
+            "Quítalos, o usa encode(..., unknown='') para descartarlos o unknown=' ' para "
+            "sustituirlos."
+        )
+
+    def decode(self, ids: Iterable[int] | torch.Tensor, skip_specials: bool = False) -> str:
+        """Convierte ids en texto. Los especiales salen con su nombre (o se omiten con ``skip_specials``)."""
+        if isinstance(ids, torch.Tensor):
+            if ids.dim() > 1:
+                raise ValueError(
+                    f"decode espera una secuencia 1D de ids y recibió forma {tuple(ids.shape)}; "
+                    "decodifica cada fila por separado."
+                )
+            ids = ids.tolist()
+        n, itos, first = len(self.itos), self.itos, len(self.specials)
+        out = []
+        for i in ids:
+            if not 0 <= i < n:
+                raise ValueError(f"El id {i} está fuera del vocabulario [0, {n - 1}].")
+            if skip_specials and i < first:
+                continue
+            out.append(itos[i])
+        return "".join(out)
+
+    def to_dict(self) -> dict:
+        """El tokenizador como diccionario serializable en JSON."""
+        return {"type": "CharTokenizer", "version": 1, "specials": self.specials, "chars": self.chars}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> CharTokenizer:
+        """Inverso de :meth:`to_dict`.
+
+        Parámetros:
+            d: diccionario con ``type="CharTokenizer"``, ``chars`` y, opcionalmente, ``specials``.
+
+        Devuelve:
+            El tokenizador.
+        """
+        if not isinstance(d, dict) or d.get("type") != "CharTokenizer":
+            found = d.get("type") if isinstance(d, dict) else type(d).__name__
+            raise ValueError(f"El diccionario no describe un CharTokenizer (type={found!r}).")
+        if "chars" not in d:
+            raise ValueError("El diccionario del CharTokenizer no tiene la clave 'chars'.")
+        return cls(d["chars"], d.get("specials", ()))
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Guarda el vocabulario como JSON (UTF-8, legible: sin escapes ``\\u00f1``)."""
+        Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> CharTokenizer:
+        """Carga un tokenizador guardado con :meth:`save`.
+
+        Parámetros:
+            path: el archivo JSON.
+
+        Devuelve:
+            El tokenizador.
+
+        Lanza:
+            FileNotFoundError: si el archivo no existe.
+            DataFileError: si existe pero no se puede leer (permisos).
+            ValueError: si no es un JSON de ``CharTokenizer`` válido; el mensaje nombra el archivo.
+        """
+        remedy = "Vuelve a guardarlo con tok.save(ruta)."
+        raw = read_bytes(path, "el tokenizador", remedy)
+        try:
+            return cls.from_dict(json.loads(raw.decode("utf-8")))
+        except UnicodeDecodeError:
+            reason = "no es texto UTF-8"
+        except json.JSONDecodeError as err:
+            reason = f"no es un JSON válido ({err.msg}, línea {err.lineno}, columna {err.colno})"
+        except (ValueError, TypeError) as err:
+            reason = f"no describe un CharTokenizer válido ({err})"
+        raise ValueError(f"El archivo {path} {reason}. {remedy}")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CharTokenizer) and self.itos == other.itos
+
+    def __repr__(self) -> str:
+        return f"CharTokenizer(vocab_size={self.vocab_size}, specials={self.specials})"
