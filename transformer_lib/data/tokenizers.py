@@ -55,7 +55,15 @@ class CharTokenizer:
 
     @classmethod
     def from_text(cls, text: str, specials: Sequence[str] = ()) -> CharTokenizer:
-        """Construye el vocabulario con los caracteres que aparecen en ``text``."""
+        """Construye el vocabulario con los caracteres que aparecen en ``text``.
+
+        Parámetros:
+            text: el texto del que salen los caracteres (ordenados por código Unicode).
+            specials: tokens especiales, que ocupan los primeros ids.
+
+        Devuelve:
+            El tokenizador.
+        """
         return cls(sorted(set(text)), specials)
 
     @property
@@ -77,6 +85,9 @@ class CharTokenizer:
             unknown: qué hacer con caracteres fuera del vocabulario. None (por defecto) lanza
                 ``ValueError`` nombrando los caracteres y sus posiciones; ``""`` los descarta;
                 un carácter del vocabulario los sustituye.
+
+        Devuelve:
+            Un id por carácter que queda (con ``unknown=""``, menos que ``len(text)``).
         """
         if not isinstance(text, str):
             raise TypeError(f"encode espera un str y recibió {type(text).__name__}.")
@@ -112,7 +123,18 @@ class CharTokenizer:
         )
 
     def decode(self, ids: Iterable[int] | torch.Tensor, skip_specials: bool = False) -> str:
-        """Convierte ids en texto. Los especiales salen con su nombre (o se omiten con ``skip_specials``)."""
+        """Convierte ids en texto.
+
+        Parámetros:
+            ids: lista de ids o tensor 1D.
+            skip_specials: si se omiten los tokens especiales (si no, salen con su nombre).
+
+        Devuelve:
+            El texto.
+
+        Formas:
+            ids: (T,); un tensor 2D da ``ValueError`` (decodifica fila a fila).
+        """
         if isinstance(ids, torch.Tensor):
             if ids.dim() > 1:
                 raise ValueError(
