@@ -35,7 +35,8 @@ __all__ = [
 def _check_count(name: str, value: object, hi: int) -> None:
     """Comprueba que ``value`` sea un entero entre 1 y ``hi`` (lo que cabe en el dibujo)."""
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= hi:
-        raise ValueError(f"{name} debe ser un entero entre 1 y {hi} para poder dibujarlo y recibí {value!r}.")
+        raise ValueError(f"{name} debe ser un entero entre 1 y {hi} para poder dibujarlo "
+                         f"y recibí {value!r}.")
 
 
 def _skip(ax: Axes, y_from: float, y_to: float, x_main: float, x_side: float, x_end: float,
@@ -86,8 +87,10 @@ def draw_attention_diagram(ax: Axes | None = None, title: str | None = None) -> 
     arrow(ax, (x_c, 4.2 + bh / 2), (2.5, 5.4 - bh / 2))
     arrow(ax, (4.2, bh / 2), (3.8, 5.4 - bh / 2))
     arrow(ax, (3.0, 5.4 + bh / 2), (3.0, 6.6 - bh / 2))
-    ax.text(x_c + bw / 2 + 0.15, 4.2, "pesos\n(filas suman 1)", fontsize=8, va="center", color=PALETTE.note)
-    finish_diagram(ax, (-0.2, 5.2), (-0.6, 7.2), title if title is not None else "Atención por producto escalado")
+    ax.text(x_c + bw / 2 + 0.15, 4.2, "pesos\n(filas suman 1)", fontsize=8, va="center",
+            color=PALETTE.note)
+    default = "Atención por producto escalado"
+    finish_diagram(ax, (-0.2, 5.2), (-0.6, 7.2), title if title is not None else default)
     return fig
 
 
@@ -317,7 +320,8 @@ def draw_block_diagram(norm_first: bool = False, ax: Axes | None = None, title: 
         arrow(ax, (x, top), (x, ys["ln1"] - 0.25))
         box(ax, x, ys["ln1"], w * 0.75, 0.5, "LayerNorm", PALETTE.norm, 9.5)
         arrow(ax, (x, ys["ln1"] + 0.25), (x, ys["attn"] - h / 2))
-        box(ax, x, ys["attn"], w, h, "Atención multi-cabeza\n(autoatención)", PALETTE.attention, 9.5, "white")
+        box(ax, x, ys["attn"], w, h, "Atención multi-cabeza\n(autoatención)", PALETTE.attention,
+            9.5, "white")
         arrow(ax, (x, ys["attn"] + h / 2), (x, ys["add1"] - 0.22))
         plus(ax, x, ys["add1"])
         arrow(ax, (x, ys["add1"] + 0.22), (x, ys["ln2"] - 0.25))
