@@ -1,5 +1,7 @@
-"""Tests de transformer_lib.diagrams: devuelven la figura, respetan los ejes dados, validan
-los argumentos y dibujan lo que dicen (etiquetas en español)."""
+"""Tests de los diagramas de transformer_lib.plots (residual, grupos de normalización y bloque):
+devuelven la figura, respetan los ejes dados, validan los argumentos y dibujan lo que dicen
+(etiquetas en español). También, que el módulo de compatibilidad transformer_lib.diagrams
+sigue dando las mismas funciones."""
 
 import matplotlib
 
@@ -9,7 +11,9 @@ import matplotlib.pyplot as plt
 import pytest
 from matplotlib.figure import Figure
 
-from transformer_lib.diagrams import draw_block_diagram, draw_norm_groups, draw_residual_diagram
+import transformer_lib.diagrams
+import transformer_lib.plots
+from transformer_lib.plots import draw_block_diagram, draw_norm_groups, draw_residual_diagram
 
 
 @pytest.fixture(autouse=True)
@@ -84,3 +88,10 @@ def test_norm_groups(kind, word):
 def test_norm_groups_rejects_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         draw_norm_groups(**kwargs)
+
+
+def test_diagrams_module_still_exports_every_diagram():
+    names = transformer_lib.diagrams.__all__
+    assert sorted(names) == sorted(n for n in transformer_lib.plots.__all__ if n.startswith("draw_"))
+    for name in names:
+        assert getattr(transformer_lib.diagrams, name) is getattr(transformer_lib.plots, name)

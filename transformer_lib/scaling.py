@@ -682,6 +682,9 @@ def _frontier(results: dict) -> tuple[np.ndarray, np.ndarray]:
     return np.array(c_front), np.array(l_front)
 
 
+compute_frontier = _frontier
+
+
 def fit_sweep(results: dict) -> dict[str, PowerLawFit]:
     """Ajusta leyes de potencia a un barrido.
 
