@@ -29,26 +29,29 @@ class TransformerConfig(DictConvertible):
     Atributos:
         src_vocab_size, tgt_vocab_size: tamaños de vocabulario de entrada y de salida.
         d_model, n_heads, d_ff: dimensiones (como en :class:`EncoderBlock`).
+        norm_first: False = Post-LN (el original); True = Pre-LN (añade una LayerNorm final
+            a cada pila, como hace ``nn.Transformer``).
+        activation: activación de la FFN.
         n_encoder_layers, n_decoder_layers: número de bloques de cada pila (el encoder puede
             no tener ninguno; el decoder necesita al menos uno).
         dropout: dropout general.
         max_len: longitud máxima de la codificación posicional.
-        norm_first: False = Post-LN (el original); True = Pre-LN (añade una LayerNorm final
-            a cada pila, como hace ``nn.Transformer``).
-        activation: activación de la FFN.
+
+    Fuera de los dos vocabularios, pásalos por nombre: el orden de los campos no es el de los
+    argumentos que tenía ``Transformer``.
     """
 
     src_vocab_size: int
     tgt_vocab_size: int
     d_model: int = 512
     n_heads: int = 8
-    n_encoder_layers: int = 6
-    n_decoder_layers: int = 6
     d_ff: int = 2048
-    dropout: float = 0.1
-    max_len: int = 512
     norm_first: bool = False
     activation: str = "relu"
+    n_encoder_layers: int = 6
+    n_decoder_layers: int = 6
+    dropout: float = 0.1
+    max_len: int = 512
 
     def __post_init__(self):
         for name in ("src_vocab_size", "tgt_vocab_size", "n_decoder_layers", "d_ff", "max_len"):
@@ -59,26 +62,29 @@ class TransformerConfig(DictConvertible):
         check_activation(self.activation)
 
 
-def _as_config(config: TransformerConfig | int | None, args: tuple, sizes: dict[str, Any]) -> TransformerConfig:
+def _as_config(config: TransformerConfig | int | None, tgt_vocab_size: int | None,
+               sizes: dict[str, Any]) -> TransformerConfig:
     """La configuración de :class:`Transformer`, dada entera o por tamaños sueltos."""
     if isinstance(config, TransformerConfig):
-        if args or sizes:
+        extra = sorted(sizes) + (["tgt_vocab_size"] if tgt_vocab_size is not None else [])
+        if extra:
             raise TypeError(
                 "Transformer recibe una TransformerConfig o los tamaños sueltos, no las dos cosas "
-                f"(sobran {len(args)} argumentos por posición y {sorted(sizes)})."
+                f"(sobran {extra})."
             )
         return config
-    unknown = sorted(set(sizes) - {f.name for f in fields(TransformerConfig)})
+    names = [f.name for f in fields(TransformerConfig)]
+    unknown = sorted(set(sizes) - set(names))
     if unknown:
         raise TypeError(
             f"Transformer no tiene el parámetro {unknown[0]!r}; los tamaños son los campos de "
-            f"TransformerConfig: {', '.join(f.name for f in fields(TransformerConfig))}."
+            f"TransformerConfig: {', '.join(names)}."
         )
-    if config is None:
-        if "src_vocab_size" not in sizes or "tgt_vocab_size" not in sizes:
-            raise TypeError("Transformer necesita src_vocab_size y tgt_vocab_size (o una TransformerConfig).")
-        return TransformerConfig(**sizes)
-    return TransformerConfig(config, *args, **sizes)
+    given = {"src_vocab_size": config, "tgt_vocab_size": tgt_vocab_size}
+    sizes = {**{k: v for k, v in given.items() if v is not None}, **sizes}
+    if "src_vocab_size" not in sizes or "tgt_vocab_size" not in sizes:
+        raise TypeError("Transformer necesita src_vocab_size y tgt_vocab_size (o una TransformerConfig).")
+    return TransformerConfig(**sizes)
 
 
 class Transformer(nn.Module):
@@ -90,9 +96,10 @@ class Transformer(nn.Module):
 
     Parámetros:
         config: una :class:`TransformerConfig`, o ``src_vocab_size`` si das los tamaños sueltos.
-        *args, **sizes: el resto de campos de :class:`TransformerConfig` (``tgt_vocab_size``,
-            ``d_model``, ``n_heads``, ``n_encoder_layers``, ``n_decoder_layers``, ``d_ff``,
-            ``dropout``, ``max_len``, ``norm_first``, ``activation``).
+        tgt_vocab_size: tamaño del vocabulario de salida (con los tamaños sueltos).
+        **sizes: el resto de campos de :class:`TransformerConfig`, por nombre (``d_model``,
+            ``n_heads``, ``d_ff``, ``norm_first``, ``activation``, ``n_encoder_layers``,
+            ``n_decoder_layers``, ``dropout``, ``max_len``).
 
     Formas (capítulo 7):
         src: (B, S) ids; tgt: (B, T) ids; src_mask: difundible a (B, h, S, S) y se usa
@@ -102,9 +109,10 @@ class Transformer(nn.Module):
         salida: logits (B, T, tgt_vocab_size).
     """
 
-    def __init__(self, config: TransformerConfig | int | None = None, *args: Any, **sizes: Any):
+    def __init__(self, config: TransformerConfig | int | None = None, tgt_vocab_size: int | None = None,
+                 **sizes: Any):
         super().__init__()
-        self.config = c = _as_config(config, args, sizes)
+        self.config = c = _as_config(config, tgt_vocab_size, sizes)
         self.src_emb = nn.Embedding(c.src_vocab_size, c.d_model)
         self.tgt_emb = nn.Embedding(c.tgt_vocab_size, c.d_model)
         self.pos = SinusoidalPositionalEncoding(c.d_model, c.max_len)

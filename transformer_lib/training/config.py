@@ -27,6 +27,9 @@ class TrainConfig(DictConvertible):
             LayerNorm); 0 por defecto (ver la cabecera de :mod:`transformer_lib.training`).
         beta1, beta2: β de AdamW.
         grad_clip: norma máxima del gradiente (0 = sin recorte).
+        precision: "fp32", "bf16" (autocast bf16 en CPU o GPU) o "auto" (bf16 donde el hardware
+            lo calcula de forma nativa: GPU CUDA con bf16 o CPU con AVX512-BF16/AMX; fp32 en
+            otro caso, p. ej. Apple MPS).
         eval_interval: cada cuántos pasos se estima la pérdida (0 = solo al final).
         eval_iters: lotes con los que se estima la pérdida durante el entrenamiento (siempre los
             mismos, fijados con la semilla, para que la curva no tiemble por el muestreo).
@@ -34,9 +37,6 @@ class TrainConfig(DictConvertible):
         seed: semilla de los lotes, de la evaluación y del generador global de PyTorch durante
             el entrenamiento (el dropout); la inicialización del modelo es cosa tuya, antes.
         device: "cpu", "cuda", "mps" o None para elegir solo.
-        precision: "fp32", "bf16" (autocast bf16 en CPU o GPU) o "auto" (bf16 donde el hardware
-            lo calcula de forma nativa: GPU CUDA con bf16 o CPU con AVX512-BF16/AMX; fp32 en
-            otro caso, p. ej. Apple MPS).
         num_threads: hilos de PyTorch en CPU durante el entrenamiento (al terminar se restauran
             los de antes); None deja los que haya.
         progress: si se muestra la barra de progreso (``TQDM_DISABLE=1`` también la apaga).
@@ -53,12 +53,12 @@ class TrainConfig(DictConvertible):
     beta1: float = 0.9
     beta2: float = 0.99
     grad_clip: float = 1.0
+    precision: str = "fp32"
     eval_interval: int = 500
     eval_iters: int = 20
     final_eval_iters: int = 200
     seed: int = 1337
     device: str | None = None
-    precision: str = "fp32"
     num_threads: int | None = None
     progress: bool = True
 
