@@ -8,11 +8,12 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from _helpers import assert_parity, nn_causal, nn_key_padding, one_thread, single_thread  # noqa: F401 (one_thread: fixture automática)
+from _helpers import assert_parity, nn_causal, nn_key_padding, single_thread
 from torch import nn
 
 import transformer_lib
 from transformer_lib import GPT, GPTConfig, Transformer, from_torch, padding_mask, set_seed
+from transformer_lib.models import TransformerConfig
 
 TINY = dict(vocab_size=17, block_size=12, n_layer=2, n_head=2, d_model=16)
 
@@ -160,6 +161,20 @@ def test_gpt_config_defaults_and_dict():
     c = GPTConfig(vocab_size=10, d_model=32)
     assert c.d_ff == 128
     assert GPTConfig(**c.to_dict()) == c
+    assert GPTConfig.from_dict({**c.to_dict(), "unknown_key": 1}) == c
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(vocab_size=True), r"GPTConfig.vocab_size debe ser un entero positivo y es True"),
+        (dict(vocab_size=10, n_layer=0), r"GPTConfig.n_layer debe ser un entero positivo y es 0"),
+        (dict(vocab_size=10, d_ff=0), r"GPTConfig.d_ff debe ser un entero positivo y es 0"),
+    ],
+)
+def test_gpt_config_validation(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        GPTConfig(**kwargs)
 
 
 # ----------------------------------------------------------------------- Transformer
@@ -169,6 +184,62 @@ def _transformer(norm_first=False, **kw):
     torch.manual_seed(0)
     return Transformer(11, 13, d_model=32, n_heads=4, n_encoder_layers=2, n_decoder_layers=2,
                        d_ff=64, dropout=0.0, max_len=40, norm_first=norm_first, **kw).eval()
+
+
+def test_transformer_config_round_trip():
+    c = TransformerConfig(11, 13, d_model=32, n_heads=4, n_encoder_layers=0, d_ff=64, dropout=0.0,
+                          norm_first=True, activation="gelu")
+    assert TransformerConfig.from_dict(c.to_dict()) == c
+    assert TransformerConfig.from_dict({**c.to_dict(), "unknown_key": 1}) == c
+    assert TransformerConfig(11, 13) == TransformerConfig(src_vocab_size=11, tgt_vocab_size=13, d_model=512,
+                                                          n_heads=8, n_encoder_layers=6, n_decoder_layers=6,
+                                                          d_ff=2048, dropout=0.1, max_len=512,
+                                                          norm_first=False, activation="relu")
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(src_vocab_size=0), r"TransformerConfig.src_vocab_size debe ser un entero positivo y es 0"),
+        (dict(tgt_vocab_size=2.5), r"TransformerConfig.tgt_vocab_size debe ser un entero positivo y es 2.5"),
+        (dict(n_encoder_layers=-1), r"TransformerConfig.n_encoder_layers debe ser un entero >= 0 y es -1"),
+        (dict(n_decoder_layers=0), r"TransformerConfig.n_decoder_layers debe ser un entero positivo y es 0"),
+        (dict(d_ff=0), r"TransformerConfig.d_ff debe ser un entero positivo y es 0"),
+        (dict(max_len=0), r"TransformerConfig.max_len debe ser un entero positivo y es 0"),
+        (dict(d_model=30, n_heads=4), r"d_model=30 no es divisible entre n_heads=4"),
+        (dict(dropout=1.0), r"dropout debe ser un número en \[0, 1\) y recibí 1.0"),
+        (dict(activation="tanh"), r"Activación desconocida 'tanh'"),
+    ],
+)
+def test_transformer_config_validation(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TransformerConfig(**{"src_vocab_size": 11, "tgt_vocab_size": 13, **kwargs})
+
+
+def test_transformer_from_config_equals_keyword_sizes():
+    config = TransformerConfig(11, 13, d_model=32, n_heads=4, n_encoder_layers=2, n_decoder_layers=2,
+                               d_ff=64, dropout=0.0, max_len=40)
+    by_sizes = _transformer()
+    torch.manual_seed(0)
+    by_config = Transformer(config).eval()
+    assert by_sizes.config == config and by_config.config is config
+    assert Transformer(config=config).config is config
+    assert Transformer(src_vocab_size=11, tgt_vocab_size=13, d_model=32, n_heads=4).config.d_ff == 2048
+    src, tgt = _ids(2, 7, V=11), _ids(2, 5, V=13)
+    torch.testing.assert_close(by_config(src, tgt), by_sizes(src, tgt), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, match",
+    [
+        ((TransformerConfig(11, 13),), dict(d_model=32), "no las dos cosas"),
+        ((11, 13), dict(d_modle=32), "no tiene el parámetro 'd_modle'"),
+        ((), dict(d_model=32), "necesita src_vocab_size y tgt_vocab_size"),
+    ],
+)
+def test_transformer_constructor_errors(args, kwargs, match):
+    with pytest.raises(TypeError, match=match):
+        Transformer(*args, **kwargs)
 
 
 def test_transformer_shapes():
@@ -262,13 +333,13 @@ def test_greedy_decode_pads_finished_sequences_with_eos():
 ARCHITECTURE_MODULES = {
     f"transformer_lib.{m}"
     for m in ("attention", "multihead", "normalization", "feedforward", "positional", "blocks",
-              "models", "interop")
+              "models", "models.transformer", "models.gpt", "interop")
 }
 DOCUMENTED = [
     name for name in transformer_lib.__all__
     if callable(getattr(transformer_lib, name))
     and getattr(getattr(transformer_lib, name), "__module__", "") in ARCHITECTURE_MODULES
-    and name not in {"GPTConfig", "ParameterCount"}
+    and name not in {"GPTConfig", "TransformerConfig", "ParameterCount"}
 ]
 
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import math
+import random
+import subprocess
+import sys
+from pathlib import Path
 
 import matplotlib
+import numpy as np
 import pytest
 import torch
-from _helpers import one_thread  # noqa: F401 (fixture automática: un hilo)
 
 from transformer_lib import GPT, GPTConfig, Transformer
-from transformer_lib import training as T
 from transformer_lib.data import CharTokenizer, DatesTask
+from transformer_lib.models import TransformerConfig
 from transformer_lib.training import (
     History,
     TrainConfig,
@@ -165,7 +170,7 @@ def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
             fh.write(b"a medias")
         raise OSError("disco lleno")
 
-    monkeypatch.setattr(T.torch, "save", broken_save)
+    monkeypatch.setattr(torch, "save", broken_save)
     with pytest.raises(OSError, match="disco lleno"):
         save_checkpoint(target, model, cfg, tok)
     assert (target / "model.pt").read_bytes() == before  # el anterior sigue intacto
@@ -179,3 +184,130 @@ def test_load_checkpoint_errors(tmp_path):
         load_checkpoint(tmp_path)
     with pytest.raises(TypeError, match="GPT y Transformer"):
         save_checkpoint(tmp_path / "x", torch.nn.Linear(2, 2))
+
+
+# ------------------------------------------------------------- calendario de la tasa
+
+
+def test_lr_at_without_warmup_starts_at_lr_and_ends_at_half():
+    cfg = TrainConfig(max_iters=100, lr=2e-3, warmup_iters=0)
+    assert lr_at(0, cfg) == pytest.approx(2e-3)
+    assert lr_at(100, cfg) == pytest.approx(1e-3)  # min_lr=None = lr / 2
+    assert lr_at(500, cfg) == pytest.approx(1e-3)
+
+
+def test_lr_at_stays_at_min_lr_after_lr_decay_iters():
+    cfg = TrainConfig(max_iters=1000, lr=1e-3, min_lr=0.0, warmup_iters=10, lr_decay_iters=110)
+    assert lr_at(9, cfg) == pytest.approx(1e-3)
+    assert lr_at(60, cfg) == pytest.approx(5e-4)  # mitad del coseno entre 10 y 110
+    assert all(lr_at(s, cfg) == 0.0 for s in (110, 500, 999))
+
+
+# ------------------------------------------------------------- estado global
+
+
+def test_train_restores_threads_and_global_rng():
+    model, cfg, data, _ = _tiny_setup(max_iters=6, eval_interval=0, num_threads=2)
+    torch.set_num_threads(1)
+    torch.manual_seed(42)
+    random.seed(42)
+    np.random.seed(42)
+    rng_before = torch.get_rng_state()
+    py_before, np_before = random.getstate(), np.random.get_state()
+    during = []
+    train(model, cfg, data, callback=lambda step, m, h: during.append(torch.get_num_threads()))
+    assert during == [2] * 7  # los hilos pedidos, durante todo el entrenamiento
+    assert torch.get_num_threads() == 1  # y después, los de antes
+    assert torch.equal(torch.get_rng_state(), rng_before)
+    assert random.getstate() == py_before
+    assert all(np.array_equal(a, b) for a, b in zip(np.random.get_state(), np_before))
+
+
+def test_train_without_num_threads_leaves_threads_alone():
+    model, cfg, data, _ = _tiny_setup(max_iters=3, eval_interval=0)
+    torch.set_num_threads(1)
+    during = []
+    train(model, cfg, data, callback=lambda step, m, h: during.append(torch.get_num_threads()))
+    assert set(during) == {1} and torch.get_num_threads() == 1
+
+
+def test_dropout_stream_comes_from_config_seed_not_from_the_caller():
+    """El dropout usa el generador global sembrado con config.seed: da igual cómo lo dejaste."""
+
+    def run(global_seed):
+        model, cfg, data, _ = _tiny_setup(max_iters=8, eval_interval=0)
+        model.drop.p = 0.3
+        torch.manual_seed(global_seed)
+        return train(model, cfg, data).train_loss
+
+    assert run(1) == run(2)
+    model, cfg, data, _ = _tiny_setup(max_iters=8, eval_interval=0, seed=1)
+    model.drop.p = 0.3
+    assert train(model, cfg, data).train_loss != run(1)  # otra semilla, otros lotes y dropout
+
+
+def test_training_does_not_import_matplotlib():
+    """Entrenar no carga matplotlib; plot_history se sigue importando de training, de plots."""
+    code = (
+        "import sys, transformer_lib.training as T\n"
+        "assert 'matplotlib' not in sys.modules, 'training cargó matplotlib'\n"
+        "from transformer_lib.plots import plot_history\n"
+        "assert T.plot_history is plot_history and 'plot_history' in T.__all__\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
+
+
+# ------------------------------------------------------------- checkpoints y configuración
+
+
+def _stored_model_spec(path):
+    return json.loads((path / "checkpoint.json").read_text(encoding="utf-8"))["model"]
+
+
+def test_gpt_checkpoint_rebuilds_from_the_stored_config(tmp_path):
+    torch.manual_seed(0)
+    config = GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, d_model=16, d_ff=24,
+                       tie_weights=False, norm_first=False, activation="relu", bias=False)
+    model = GPT(config).eval()
+    save_checkpoint(tmp_path / "g", model)
+    assert _stored_model_spec(tmp_path / "g") == {"kind": "GPT", "config": config.to_dict()}
+    loaded = load_checkpoint(tmp_path / "g").model
+    assert isinstance(loaded, GPT) and loaded.config == config
+    x = torch.randint(0, 11, (2, 8))
+    torch.testing.assert_close(loaded(x)[0], model(x)[0], rtol=0, atol=0)
+
+
+def test_transformer_checkpoint_rebuilds_from_the_stored_config(tmp_path):
+    torch.manual_seed(0)
+    config = TransformerConfig(src_vocab_size=9, tgt_vocab_size=7, d_model=16, n_heads=4,
+                               n_encoder_layers=0, n_decoder_layers=3, d_ff=40, dropout=0.2,
+                               max_len=30, norm_first=True, activation="gelu_tanh")
+    model = Transformer(config).eval()
+    save_checkpoint(tmp_path / "t", model)
+    assert _stored_model_spec(tmp_path / "t") == {"kind": "Transformer", "config": config.to_dict()}
+    loaded = load_checkpoint(tmp_path / "t").model
+    assert isinstance(loaded, Transformer) and loaded.config == config
+    src, tgt = torch.randint(0, 9, (2, 5)), torch.randint(0, 7, (2, 4))
+    torch.testing.assert_close(loaded(src, tgt), model(src, tgt), rtol=0, atol=0)
+
+
+def test_version_1_checkpoint_still_loads(tmp_path):
+    """Los checkpoints de antes guardaban la clase en «class» con los mismos campos."""
+    torch.manual_seed(0)
+    model = Transformer(9, 7, d_model=16, n_heads=2, n_encoder_layers=1, n_decoder_layers=1,
+                        d_ff=32, dropout=0.0, max_len=20).eval()
+    path = save_checkpoint(tmp_path / "v1", model)
+    meta = json.loads((path / "checkpoint.json").read_text(encoding="utf-8"))
+    meta["version"], meta["model"] = 1, {"class": "Transformer", "config": meta["model"]["config"]}
+    (path / "checkpoint.json").write_text(json.dumps(meta), encoding="utf-8")
+    assert load_checkpoint(path).model.config == model.config
+
+
+def test_unknown_model_kind_is_a_clear_error(tmp_path):
+    path = save_checkpoint(tmp_path / "x", GPT(GPTConfig(vocab_size=5, block_size=4, n_layer=1,
+                                                         n_head=1, d_model=4)))
+    meta = json.loads((path / "checkpoint.json").read_text(encoding="utf-8"))
+    meta["model"]["kind"] = "RNN"
+    (path / "checkpoint.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ValueError, match="modelo desconocido: 'RNN'"):
+        load_checkpoint(path)

@@ -81,3 +81,10 @@ def check_token_ids(idx: torch.Tensor, vocab_size: int, name: str = "idx") -> No
             f"{name} contiene el id de token {bad}, fuera del vocabulario [0, {vocab_size - 1}] "
             f"(vocab_size={vocab_size})."
         )
+
+
+def check_int(value: int, name: str, minimum: int = 1) -> None:
+    """Comprueba que ``value`` sea un entero (no un bool) mayor o igual que ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        what = "un entero positivo" if minimum == 1 else f"un entero >= {minimum}"
+        raise ValueError(f"{name} debe ser {what} y es {value!r}.")

@@ -1,0 +1,237 @@
+"""El bucle de entrenamiento (capítulos 7, 9 y 10): :func:`train` y sus piezas.
+
+:func:`train` es una secuencia corta de pasos con nombre: elegir dispositivo y precisión,
+preparar las fuentes de lotes y el optimizador, el bucle de pasos (:class:`_Run`), la
+evaluación final y el :class:`~transformer_lib.training.History` que resume todo.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..utils import get_device, seeded_torch_rng, torch_threads
+from .config import TrainConfig, lr_at
+from .history import History
+from .precision import make_autocast
+from .sources import FixedBatches, Source, count_tokens, default_loss, generic_sources, text_sources
+
+LossFn = Callable[[nn.Module, Any], torch.Tensor]
+Callback = Callable[[int, nn.Module, History], "bool | None"]
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.AdamW:
+    """AdamW con decaimiento de pesos solo en los tensores de 2 o más dimensiones.
+
+    Los sesgos y los parámetros de LayerNorm (1D) no decaen. Usa la versión fusionada del
+    optimizador cuando el dispositivo la admite (un solo núcleo para todos los parámetros).
+
+    Parámetros:
+        model: el modelo, ya en su dispositivo.
+        config: de aquí salen ``lr``, ``beta1``, ``beta2`` y ``weight_decay``.
+
+    Devuelve:
+        El optimizador.
+    """
+    params = [p for p in model.parameters() if p.requires_grad]  # parameters() ya quita duplicados
+    decay = [p for p in params if p.dim() >= 2]
+    no_decay = [p for p in params if p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": config.weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    kwargs: dict[str, Any] = {"lr": config.lr, "betas": (config.beta1, config.beta2)}
+    device_type = params[0].device.type if params else "cpu"
+    if "fused" in inspect.signature(torch.optim.AdamW).parameters and device_type in ("cpu", "cuda"):
+        kwargs["fused"] = True
+    return torch.optim.AdamW(groups, **kwargs)
+
+
+@torch.no_grad()
+def estimate_loss(model: nn.Module, batches: list, loss_fn: LossFn = default_loss, autocast=None) -> float:
+    """Pérdida media de ``model`` sobre una lista de lotes (en modo evaluación, sin gradientes).
+
+    Si los lotes tienen distinto tamaño, se pondera por el número de tokens de cada uno.
+
+    Parámetros:
+        model: el modelo; al terminar vuelve al modo (entrenamiento o evaluación) que tenía.
+        batches: los lotes, ya en el dispositivo del modelo.
+        loss_fn: ``loss_fn(model, lote) -> escalar``.
+        autocast: fábrica de contextos de :func:`~transformer_lib.training.make_autocast`;
+            None = sin autocast.
+
+    Devuelve:
+        La pérdida media.
+    """
+    was_training = model.training
+    model.eval()
+    total, weight = 0.0, 0
+    ctx = autocast or contextlib.nullcontext
+    for batch in batches:
+        with ctx():
+            loss = loss_fn(model, batch)
+        w = count_tokens(batch) or 1
+        total += float(loss) * w
+        weight += w
+    model.train(was_training)
+    return total / max(weight, 1)
+
+
+class _Run:
+    """Un entrenamiento en curso: el modelo, sus lotes, el optimizador y el historial."""
+
+    def __init__(self, model: nn.Module, config: TrainConfig, sources: tuple[Source, FixedBatches],
+                 loss_fn: LossFn, optimizer: torch.optim.Optimizer, autocast, callback: Callback | None):
+        self.model, self.config, self.loss_fn, self.optimizer = model, config, loss_fn, optimizer
+        self.next_batch, self.fixed_batches = sources
+        self.autocast, self.callback = autocast, callback
+        self.history = History()
+        self.eval_sets = self.fixed_batches(config.eval_iters, config.seed + 1)
+
+    def evaluate(self, step: int, sets: dict[str, list]) -> None:
+        """Pérdida de validación y de entrenamiento sobre los lotes fijos ``sets``."""
+        t = time.perf_counter()
+        h = self.history
+        h.eval_steps.append(step)
+        h.val_loss.append(estimate_loss(self.model, sets["val"], self.loss_fn, self.autocast))
+        h.eval_train_loss.append(estimate_loss(self.model, sets["train"], self.loss_fn, self.autocast))
+        h.eval_seconds += time.perf_counter() - t
+
+    def notify(self, step: int) -> bool:
+        """Llama al callback con el modelo en modo evaluación; devuelve si pide parar."""
+        if self.callback is None:
+            return False
+        self.model.eval()
+        stop = bool(self.callback(step, self.model, self.history))
+        self.model.train()
+        return stop
+
+    def optimization_step(self, step: int) -> float:
+        """El paso ``step`` (0 = el primero) de AdamW y su registro; devuelve la pérdida del lote."""
+        t0 = time.perf_counter()
+        lr = lr_at(step, self.config)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        batch = self.next_batch("train")
+        with self.autocast():
+            loss = self.loss_fn(self.model, batch)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.config.grad_clip:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip, foreach=True)
+        self.optimizer.step()
+        loss_value = loss.item()  # espera a la GPU antes de parar el reloj
+        h = self.history
+        h.seconds += time.perf_counter() - t0
+        h.tokens += count_tokens(batch)
+        h.steps.append(step + 1)
+        h.train_loss.append(loss_value)
+        h.lr.append(lr)
+        if not math.isfinite(loss_value):
+            raise FloatingPointError(
+                f"La pérdida se volvió {loss_value} en el paso {step + 1}: prueba una tasa de "
+                f"aprendizaje menor que lr={self.config.lr} o un grad_clip más estricto."
+            )
+        return loss_value
+
+    def loop(self) -> int:
+        """Evalúa al empezar y cada ``eval_interval`` pasos y entrena hasta ``max_iters`` pasos
+        o hasta que el callback pida parar; devuelve los pasos dados."""
+        from tqdm.auto import tqdm
+
+        cfg = self.config
+        self.model.train()
+        if cfg.eval_interval:
+            self.evaluate(0, self.eval_sets)
+        stop = self.notify(0)
+        # Sin pasar disable cuando progress=True: así TQDM_DISABLE=1 (CI) sigue pudiendo apagarla.
+        quiet = {} if cfg.progress else {"disable": True}
+        step = 0
+        with tqdm(total=cfg.max_iters, desc="entrenando", mininterval=0.5, **quiet) as bar:
+            while step < cfg.max_iters and not stop:
+                loss_value = self.optimization_step(step)
+                step += 1
+                if cfg.eval_interval and step % cfg.eval_interval == 0 and step < cfg.max_iters:
+                    self.evaluate(step, self.eval_sets)
+                    bar.set_postfix(val=f"{self.history.val_loss[-1]:.3f}", refresh=False)
+                bar.update(1)
+                if step % 50 == 0:
+                    bar.set_postfix(loss=f"{loss_value:.3f}", refresh=False)
+                stop = self.notify(step)
+        return step
+
+    def final_evaluation(self, step: int) -> None:
+        """La evaluación del final, sobre ``final_eval_iters`` lotes fijos nuevos (más precisa)."""
+        cfg = self.config
+        sets = self.fixed_batches(cfg.final_eval_iters, cfg.seed + 2) if cfg.final_eval_iters else self.eval_sets
+        self.evaluate(step, sets)
+
+
+def train(
+    model: nn.Module,
+    config: TrainConfig | None = None,
+    data=None,
+    *,
+    get_batch: Callable[[str], Any] | None = None,
+    loss_fn: LossFn | None = None,
+    callback: Callback | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+) -> History:
+    """Entrena ``model`` y devuelve su :class:`~transformer_lib.training.History`.
+
+    Dos formas de darle datos:
+
+    - Texto (GPT): ``data=(train_ids, val_ids)`` (o un ``QuijoteData``); los lotes son ventanas
+      al azar de ``config.block_size`` tokens y la pérdida es la de ``model(x, y)``.
+    - Cualquier otra cosa: ``get_batch(split)`` devuelve un lote de "train" o "val" y
+      ``loss_fn(model, batch)`` su pérdida escalar (por ejemplo ``DatesTask.batch_source`` y
+      ``DatesTask.loss`` para el Transformer del capítulo 7).
+
+    En cada paso: tasa de aprendizaje de :func:`~transformer_lib.training.lr_at`, pérdida (con
+    autocast bf16 si ``config.precision`` lo pide), retropropagación, recorte del gradiente y
+    paso de AdamW. Cada ``eval_interval`` pasos (y al principio y al final) estima la pérdida de
+    entrenamiento y validación sobre ``eval_iters`` lotes fijos; al final usa
+    ``final_eval_iters`` lotes.
+
+    Qué toca fuera del modelo: nada que dure más que la llamada. Los lotes de texto salen de un
+    ``torch.Generator`` propio sembrado con ``config.seed``. El generador global de PyTorch (el
+    que usa el dropout) se siembra con ``config.seed`` al empezar y, al terminar, vuelve al
+    estado que tenía; ``random`` y NumPy no se tocan. Si das ``config.num_threads``, PyTorch usa
+    esos hilos durante el entrenamiento y después recupera los de antes. La inicialización del
+    modelo es anterior: siémbrala tú (``set_seed``) antes de construirlo.
+
+    Parámetros:
+        model: el modelo (se mueve a ``config.device`` y queda en modo entrenamiento).
+        config: hiperparámetros; None usa ``TrainConfig()``.
+        data: ids de entrenamiento y validación (caso de texto).
+        get_batch: fuente de lotes genérica, ``get_batch(split) -> lote``.
+        loss_fn: pérdida genérica, ``loss_fn(model, lote) -> escalar``.
+        callback: ``callback(step, model, history)``, llamada con step=0 antes de empezar y
+            después de cada paso (con el modelo en modo evaluación); si devuelve True, el
+            entrenamiento se detiene.
+        optimizer: optimizador propio; None usa :func:`make_optimizer`.
+
+    Devuelve:
+        El :class:`~transformer_lib.training.History` del entrenamiento.
+    """
+    config = config or TrainConfig()
+    if (data is None) == (get_batch is None):
+        raise ValueError("Pasa data=(train_ids, val_ids) para texto o get_batch=función, uno de los dos.")
+    device = get_device(config.device)
+    with torch_threads(config.num_threads), seeded_torch_rng(config.seed, device):
+        model.to(device)
+        if data is not None:
+            sources = text_sources(data, config.block_size, config.batch_size, config.seed, device)
+        else:
+            sources = generic_sources(get_batch, device)
+        autocast = make_autocast(device, config.precision)
+        optimizer = optimizer or make_optimizer(model, config)
+        run = _Run(model, config, sources, loss_fn or default_loss, optimizer, autocast, callback)
+        steps = run.loop()
+        run.final_evaluation(steps)
+    return run.history
