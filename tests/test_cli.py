@@ -297,3 +297,14 @@ def test_parser_accepts_raw_description_formatter(capsys):
     assert exit_.value.code == 2
     assert capsys.readouterr().err == ("prueba uno: error: argumento --n: se esperaba un entero positivo "
                                        "y recibí 0 (usa --help para ver las opciones)\n")
+
+
+def test_every_public_name_is_importable():
+    from transformer_lib.cli import parser
+
+    for name in cli.__all__:
+        assert getattr(cli, name) is not None, name
+    for name in ("SpanishArgumentParser", "SpanishHelpFormatter", "positive_int", "non_negative_int",
+                 "positive_float", "non_negative_float"):
+        assert getattr(parser, name) is getattr(cli, name)
+    assert set(cli.SUBCOMMANDS) >= {"train", "generate", "sweep"}

@@ -362,3 +362,14 @@ def test_sweep_help_in_spanish(capsys):
     assert exit_.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith("uso: ") and "--max-iters" in out and "(por defecto: 2000)" in out
+
+
+def test_every_public_name_is_importable():
+    import transformer_lib.scaling as scaling
+
+    assert len(set(scaling.__all__)) == len(scaling.__all__)
+    for name in scaling.__all__:
+        assert getattr(scaling, name) is not None, name
+    assert scaling.plot_scaling is __import__("transformer_lib.plots", fromlist=["plot_scaling"]).plot_scaling
+    with pytest.raises(AttributeError, match="no_existe"):
+        scaling.no_existe  # noqa: B018

@@ -78,7 +78,8 @@ def git_commit(path: str | os.PathLike | None = None) -> str | None:
     """Commit de git de la copia de trabajo que contiene ``path``.
 
     Parámetros:
-        path: una carpeta del repositorio; None = la de esta biblioteca.
+        path: una carpeta del repositorio; None = la de esta biblioteca (solo si es una copia
+            de trabajo de git de la biblioteca, no un paquete instalado).
 
     Devuelve:
         El hash completo, con ``-dirty`` al final si hay cambios sin confirmar en los ficheros
@@ -93,6 +94,8 @@ def git_commit(path: str | os.PathLike | None = None) -> str | None:
                 return proc.stdout.strip()
         return None
 
+    if path is None and git("ls-files", "--error-unmatch", Path(__file__).name) is None:
+        return None  # instalada en un entorno que vive dentro de otro repositorio: no es su commit
     commit = git("rev-parse", "HEAD")
     if not commit:
         return None

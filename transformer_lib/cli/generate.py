@@ -16,14 +16,14 @@ HELP = "genera texto con un checkpoint entrenado"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declara las opciones de ``generate``."""
-    parser.add_argument("--checkpoint", required=True, help="carpeta de un checkpoint guardado con train --out")
-    parser.add_argument("--prompt", default="En un lugar de la Mancha", help="texto inicial")
-    parser.add_argument("--max-new-tokens", type=non_negative_int, default=300, help="caracteres que se generan")
-    parser.add_argument("--temperature", type=non_negative_float, default=0.8,
+    parser.add_argument("--checkpoint", required=True, metavar="CARPETA", help="carpeta de un checkpoint guardado con train --out")
+    parser.add_argument("--prompt", default="En un lugar de la Mancha", metavar="TEXTO", help="texto inicial")
+    parser.add_argument("--max-new-tokens", type=non_negative_int, default=300, metavar="N", help="caracteres que se generan")
+    parser.add_argument("--temperature", type=non_negative_float, default=0.8, metavar="X",
                         help="temperatura del muestreo (0 = siempre el más probable)")
-    parser.add_argument("--top-k", type=positive_int, default=None, help="muestrear solo entre los k más probables")
-    parser.add_argument("--seed", type=int, default=1, help="semilla del muestreo")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda o mps")
+    parser.add_argument("--top-k", type=positive_int, default=None, metavar="K", help="muestrear solo entre los k más probables")
+    parser.add_argument("--seed", type=int, default=1, metavar="N", help="semilla del muestreo")
+    parser.add_argument("--device", default="cpu", metavar="DISPOSITIVO", help="cpu, cuda o mps")
 
 
 def run(args: argparse.Namespace) -> int:

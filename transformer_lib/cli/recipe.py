@@ -38,12 +38,22 @@ class Flag:
         type: validador de argparse (None para texto; no se usa en los campos booleanos).
         choices: valores permitidos, si los hay.
         aliases: otras grafías aceptadas por compatibilidad; no salen en la ayuda.
+        metavar: nombre del valor en la ayuda (None = N para enteros, X para reales).
     """
 
     help: str
     type: Callable[[str], Any] | None = None
     choices: tuple[str, ...] | None = None
     aliases: tuple[str, ...] = ()
+    metavar: str | None = None
+
+    def value_name(self) -> str | None:
+        """Cómo se llama el valor en la ayuda (None con ``choices``: argparse las enumera)."""
+        if self.metavar or self.choices:
+            return self.metavar
+        if self.type in (int, positive_int, non_negative_int):
+            return "N"
+        return "X" if self.type in (positive_float, non_negative_float) else "TEXTO"
 
 
 # Tamaño del modelo: solo en `train` (en `sweep` lo da --sizes).
@@ -77,7 +87,7 @@ TRAIN_FLAGS: dict[str, Flag] = {
     "eval_iters": Flag("lotes por evaluación intermedia", positive_int),
     "final_eval_iters": Flag("lotes de la evaluación final (0 = los de --eval-iters)", non_negative_int),
     "seed": Flag("semilla (inicialización, lotes y evaluación)", int),
-    "device": Flag("cpu, cuda o mps (por defecto, el mejor disponible)"),
+    "device": Flag("cpu, cuda o mps (por defecto, el mejor disponible)", metavar="DISPOSITIVO"),
     "precision": Flag("auto = bf16 si el hardware lo calcula de forma nativa (GPU CUDA, CPU con "
                       "AVX512-BF16 o AMX) y fp32 en otro caso", choices=("auto", "fp32", "bf16")),
     "num_threads": Flag("hilos de PyTorch en CPU (por defecto, los que haya; 1 rinde más en una "
@@ -114,7 +124,7 @@ def _add_flags(group, cls: type, flags: dict[str, Flag]) -> None:
             _add_bool_flag(group, name.replace("_", "-"), default, flag.help)
             continue
         group.add_argument("--" + name.replace("_", "-"), dest=name, type=flag.type, default=default,
-                           choices=flag.choices, help=flag.help)
+                           choices=flag.choices, metavar=flag.value_name(), help=flag.help)
         for alias in flag.aliases:  # grafías antiguas: funcionan, pero no se anuncian
             group.add_argument(alias, dest=name, type=flag.type, choices=flag.choices,
                                default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -130,7 +140,7 @@ def add_recipe_arguments(parser: argparse.ArgumentParser, model_size: bool = Fal
     """
     g = parser.add_argument_group("datos")
     g.add_argument("--data", default=DATASETS[0], choices=DATASETS, help="conjunto de datos")
-    g.add_argument("--data-dir", default=None,
+    g.add_argument("--data-dir", default=None, metavar="CARPETA",
                    help="carpeta con pg2000.txt (si no, $TRANSFORMER_LIB_DATA, la caché o descarga)")
     g = parser.add_argument_group("modelo")
     _add_flags(g, GPTConfig, {**(SIZE_FLAGS if model_size else {}), **MODEL_FLAGS})

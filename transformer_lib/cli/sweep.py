@@ -24,12 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declara las opciones de ``sweep``: la receta (sin el tamaño), ``--sizes``, ``--note`` y ``--out``."""
     add_recipe_arguments(parser, model_size=False)
     g = parser.add_argument_group("barrido")
-    g.add_argument("--sizes", default=None,
+    g.add_argument("--sizes", default=None, metavar="TAMAÑOS",
                    help="tamaños como 'capas,cabezas,d_model' separados por ';', p. ej. "
                         "'2,2,32;4,4,128' (por defecto, los cinco de SWEEP_SIZES)")
-    g.add_argument("--note", default="", help="nota libre que se guarda con los resultados")
+    g.add_argument("--note", default="", metavar="TEXTO", help="nota libre que se guarda con los resultados")
     g = parser.add_argument_group("salida")
-    g.add_argument("--out", default="results/sweep_quijote.json", help="fichero JSON de resultados")
+    g.add_argument("--out", default="results/sweep_quijote.json", metavar="FICHERO", help="fichero JSON de resultados")
 
 
 def parse_sizes(text: str | None) -> list[SweepSize]:

@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declara las opciones de ``train``: la receta completa (con el tamaño) y ``--out``."""
     add_recipe_arguments(parser, model_size=True)
     g = parser.add_argument_group("salida")
-    g.add_argument("--out", default=None, help="carpeta donde guardar el checkpoint (si no se da, no se guarda)")
+    g.add_argument("--out", default=None, metavar="CARPETA", help="carpeta donde guardar el checkpoint (si no se da, no se guarda)")
 
 
 def run(args: argparse.Namespace) -> int:
