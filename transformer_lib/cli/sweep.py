@@ -59,8 +59,18 @@ def parse_sizes(text: str | None) -> list[SweepSize]:
 
 
 def recorded_command(args: argparse.Namespace) -> str:
-    """La orden tal como se ejecutó: el programa y los argumentos que recibió ``main``."""
-    return f"{args._prog} {shlex.join(args._argv)}"
+    """La orden tal como se ejecutó: el programa y los argumentos que recibió ``main``.
+
+    Parámetros:
+        args: los argumentos leídos por :func:`transformer_lib.cli.main`, que añade
+            ``_prog`` y ``_argv``.
+
+    Devuelve:
+        P. ej. ``"python -m transformer_lib sweep --max-iters 3"``; vacía si ``args`` no
+        viene de ``main``.
+    """
+    argv = getattr(args, "_argv", None)
+    return "" if argv is None else f"{args._prog} {shlex.join(argv)}"
 
 
 def run(args: argparse.Namespace) -> int:

@@ -96,5 +96,5 @@ _FROM_PLOTS = ("plot_scaling",)
 def __getattr__(name: str) -> Any:
     """Reenvía ``plot_scaling`` a :mod:`transformer_lib.plots` sin cargar matplotlib antes (PEP 562)."""
     if name in _FROM_PLOTS:
-        return getattr(importlib.import_module("transformer_lib.plots"), name)
+        return getattr(importlib.import_module("..plots", __package__), name)
     raise AttributeError(f"El módulo {__name__!r} no tiene el atributo {name!r}.")
