@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-from _helpers import one_thread  # noqa: F401 (fixture automática: un hilo)
 from torch import nn
 
 from transformer_lib import (

@@ -20,6 +20,7 @@ from transformer_lib.scaling import (
     PowerLawFit,
     chinchilla_loss,
     chinchilla_optimal,
+    compute_frontier,
     fit_power_law,
     fit_power_law_with_offset,
     fit_sweep,
@@ -27,6 +28,7 @@ from transformer_lib.scaling import (
     gpt_param_count_exact,
     gpt_param_count_formula,
     gpu_peak_flops,
+    kaplan_loss_d,
     kaplan_loss_n,
     load_sweep,
     measure_flops,
@@ -34,6 +36,7 @@ from transformer_lib.scaling import (
     plot_scaling,
     run_sweep,
     save_sweep,
+    sweep_metadata,
     training_flops,
 )
 
@@ -148,6 +151,17 @@ def test_kaplan_and_chinchilla_values():
     assert kaplan_loss_n(1e9) == pytest.approx((8.8e13 / 1e9) ** 0.076)
     assert chinchilla_loss(np.inf, np.inf) == pytest.approx(CHINCHILLA2022.e)
     assert chinchilla_loss(1e9, 2e10, BESIROGLU2024) > BESIROGLU2024.e
+
+
+def test_kaplan_loss_d_closed_form():
+    d = np.array([1e8, 1e10, 1e12])
+    expected = (KAPLAN2020.d_c / d) ** KAPLAN2020.alpha_d
+    assert kaplan_loss_d(d) == pytest.approx(expected)
+    assert kaplan_loss_d(1e10) == pytest.approx((5.4e13 / 1e10) ** 0.095)
+    assert kaplan_loss_d(KAPLAN2020.d_c) == pytest.approx(1.0)
+    assert kaplan_loss_d(d).shape == d.shape and np.all(np.diff(kaplan_loss_d(d)) < 0)
+    # Diez veces más datos multiplican la pérdida por 10^(−α_D).
+    assert kaplan_loss_d(1e11) / kaplan_loss_d(1e10) == pytest.approx(10 ** -0.095)
 
 
 @pytest.mark.parametrize("constants", [CHINCHILLA2022, BESIROGLU2024])
@@ -266,6 +280,57 @@ def test_save_load_plot_sweep(tiny_sweep, tmp_path):
         plot_scaling(loaded, x="tokens")
 
 
+def _curve_run(name, n, tokens, losses):
+    return {"name": name, "params_non_embedding": n, "val_loss": losses[-1],
+            "curve": {"tokens": tokens, "val_loss": losses}}
+
+
+def test_compute_frontier():
+    results = {"runs": [
+        _curve_run("pequeño", 100, [0, 10, 20], [5.0, 3.0, 2.5]),
+        _curve_run("grande", 1000, [0, 10, 20], [5.0, 2.8, 2.0]),
+        {"name": "sin curva", "params_non_embedding": 10, "val_loss": 4.0},
+    ]}
+    c, loss = compute_frontier(results)
+    # C = 6·N·D; el punto (6·10⁴, 2.8) no mejora a (1.2·10⁴, 2.5) y queda fuera; los de D = 0 también.
+    assert c.tolist() == [6e3, 1.2e4, 1.2e5]
+    assert loss.tolist() == [3.0, 2.5, 2.0]
+    fits = fit_sweep(results)
+    assert fits["compute"] == fit_power_law(c, loss)
+    assert set(fits) == {"params", "compute"}
+    assert fit_sweep({"runs": results["runs"][:1]}) == {}  # un solo modelo: nada que ajustar
+    with pytest.raises(ValueError, match="runs"):
+        compute_frontier({"runs": []})
+
+
+def test_sweep_frontier_is_monotone(tiny_sweep):
+    results, _ = tiny_sweep
+    c, loss = compute_frontier(results)
+    assert len(c) >= 3 and np.all(np.diff(c) > 0) and np.all(np.diff(loss) < 0)
+    best = min(min(r["curve"]["val_loss"]) for r in results["runs"])
+    assert loss[-1] == best
+
+
+def test_sweep_metadata_describes_the_environment():
+    from transformer_lib.environment import cpu_model
+
+    meta = sweep_metadata(command="python -m transformer_lib sweep", note="nota", torch_threads=3)
+    assert meta["command"] == "python -m transformer_lib sweep" and meta["note"] == "nota"
+    assert meta["hardware"]["torch_threads"] == 3
+    assert meta["hardware"]["cpu"] == cpu_model() and meta["hardware"]["torch"] == torch.__version__
+    assert meta["git_commit"] is None or len(meta["git_commit"].removesuffix("-dirty")) == 40
+    assert json.loads(json.dumps(meta)) == meta
+
+
+def test_cpu_model_reads_cpuinfo(tmp_path):
+    from transformer_lib.environment import cpu_model
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: CPU de prueba 3000\nflags\t: avx\n")
+    assert cpu_model(cpuinfo) == "CPU de prueba 3000"
+    assert isinstance(cpu_model(tmp_path / "no_existe"), str)
+
+
 def test_load_sweep_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="transformer_lib sweep"):
         load_sweep(tmp_path / "no_existe.json")
@@ -297,3 +362,14 @@ def test_sweep_help_in_spanish(capsys):
     assert exit_.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith("uso: ") and "--max-iters" in out and "(por defecto: 2000)" in out
+
+
+def test_every_public_name_is_importable():
+    import transformer_lib.scaling as scaling
+
+    assert len(set(scaling.__all__)) == len(scaling.__all__)
+    for name in scaling.__all__:
+        assert getattr(scaling, name) is not None, name
+    assert scaling.plot_scaling is __import__("transformer_lib.plots", fromlist=["plot_scaling"]).plot_scaling
+    with pytest.raises(AttributeError, match="no_existe"):
+        scaling.no_existe  # noqa: B018

@@ -1,0 +1,146 @@
+"""Línea de órdenes: ``python -m transformer_lib <subcomando> ...`` (ayuda y errores en español).
+
+Subcomandos, uno por módulo:
+
+- ``train`` (:mod:`~transformer_lib.cli.train`): entrena un GPT de caracteres sobre el
+  Quijote, guarda el checkpoint y escribe como última línea un objeto JSON con el resumen.
+- ``generate`` (:mod:`~transformer_lib.cli.generate`): carga un checkpoint y continúa un texto.
+- ``sweep`` (:mod:`~transformer_lib.cli.sweep`): barrido de tamaños del capítulo 9
+  (también ``python -m transformer_lib.scaling sweep``).
+
+``train`` y ``sweep`` comparten la receta de entrenamiento (:mod:`~transformer_lib.cli.recipe`):
+las mismas opciones, con los valores por defecto de ``TrainConfig`` y ``GPTConfig``. El
+analizador en español y los validadores están en :mod:`~transformer_lib.cli.parser`.
+
+Cómo añadir un subcomando: escribe dos funciones, ``add_arguments(parser)`` (declara las
+opciones con ``parser.add_argument``, con ayuda en español) y ``run(args) -> int`` (hace el
+trabajo y devuelve el código de salida), y regístralas::
+
+    register_subcommand("nombre", "qué hace, en una línea", add_arguments, run)
+
+``run`` recibe en ``args._argv`` los argumentos con que se llamó a :func:`main` y en
+``args._prog`` el nombre del programa. Los errores esperables (``ValueError``, ``TypeError``,
+``FileNotFoundError``…) que lance ``run`` se muestran como una sola línea ``error: …`` con
+código de salida 1, sin traza; la variable de entorno ``TRANSFORMER_LIB_DEBUG=1`` muestra la
+traza completa.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from . import generate, sweep, train
+from .parser import (
+    SpanishArgumentParser,
+    SpanishHelpFormatter,
+    SpanishRawDescriptionHelpFormatter,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
+
+__all__ = [
+    "PROG",
+    "SpanishArgumentParser",
+    "SpanishHelpFormatter",
+    "SpanishRawDescriptionHelpFormatter",
+    "positive_int",
+    "non_negative_int",
+    "positive_float",
+    "non_negative_float",
+    "Subcommand",
+    "SUBCOMMANDS",
+    "register_subcommand",
+    "build_parser",
+    "main",
+]
+
+PROG = "python -m transformer_lib"
+
+
+@dataclass
+class Subcommand:
+    """Un subcomando: nombre, ayuda de una línea, declarador de opciones y función que lo ejecuta."""
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+SUBCOMMANDS: dict[str, Subcommand] = {}
+
+
+def register_subcommand(
+    name: str,
+    help: str,
+    add_arguments: Callable[[argparse.ArgumentParser], None],
+    run: Callable[[argparse.Namespace], int],
+) -> None:
+    """Registra un subcomando de ``python -m transformer_lib`` (ver la cabecera del módulo).
+
+    Parámetros:
+        name: nombre del subcomando.
+        help: ayuda de una línea, en español.
+        add_arguments: declara sus opciones en el analizador del subcomando.
+        run: lo ejecuta con los argumentos leídos y devuelve el código de salida.
+    """
+    if name in SUBCOMMANDS:
+        raise ValueError(f"Ya hay un subcomando llamado {name!r}.")
+    SUBCOMMANDS[name] = Subcommand(name, help, add_arguments, run)
+
+
+def build_parser(prog: str = PROG) -> SpanishArgumentParser:
+    """Construye el analizador con todos los subcomandos registrados.
+
+    Parámetros:
+        prog: nombre del programa en la ayuda y en los errores.
+    """
+    parser = SpanishArgumentParser(
+        prog=prog,
+        description="transformer_lib: entrena y usa los modelos del curso «Transformers II».",
+    )
+    sub = parser.add_subparsers(dest="command", title="subcomandos", metavar="SUBCOMANDO")
+    sub.required = True
+    for cmd in SUBCOMMANDS.values():
+        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)
+        cmd.add_arguments(p)
+        p.set_defaults(_run=cmd.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
+    """Punto de entrada: analiza ``argv``, ejecuta el subcomando y devuelve el código de salida.
+
+    Parámetros:
+        argv: los argumentos (sin el programa); None = ``sys.argv[1:]``.
+        prog: nombre del programa, p. ej. ``"python -m transformer_lib.scaling"``.
+
+    Devuelve:
+        0 si todo fue bien, 1 si el subcomando falló y 130 si se interrumpió (los errores en
+        los argumentos terminan con ``SystemExit(2)``).
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(prog).parse_args(argv)
+    args._argv, args._prog = argv, prog
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        print("error: interrumpido por el usuario", file=sys.stderr)
+        return 130
+    except Exception as err:  # un error de usuario no debe acabar en una traza
+        if os.environ.get("TRANSFORMER_LIB_DEBUG"):
+            raise
+        message = " ".join(str(err).split()) or type(err).__name__
+        print(f"{prog} {args.command}: error: {message}", file=sys.stderr)
+        return 1
+
+
+register_subcommand("train", train.HELP, train.add_arguments, train.run)
+register_subcommand("generate", generate.HELP, generate.add_arguments, generate.run)
+register_subcommand("sweep", sweep.HELP, sweep.add_arguments, sweep.run)

@@ -1,0 +1,56 @@
+"""Subcomando ``train``: entrena un GPT de caracteres sobre el Quijote.
+
+Guarda el checkpoint (con ``--out``) y escribe como última línea un objeto JSON con
+``val_loss``, ``train_loss``, ``tokens_per_s``, ``params``, ``seconds``… Las opciones de la
+receta son las de :mod:`transformer_lib.cli.recipe`, las mismas que las de ``sweep``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import torch
+
+from ..data import prepare_quijote
+from ..models import GPT, GPTConfig
+from ..training import resolve_precision, save_checkpoint, train
+from .recipe import add_recipe_arguments, recipe_from_args
+
+HELP = "entrena un GPT de caracteres sobre el Quijote"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declara las opciones de ``train``: la receta completa (con el tamaño) y ``--out``."""
+    add_recipe_arguments(parser, model_size=True)
+    g = parser.add_argument_group("salida")
+    g.add_argument("--out", default=None, metavar="CARPETA", help="carpeta donde guardar el checkpoint (si no se da, no se guarda)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entrena, guarda el checkpoint si se pidió e imprime el resumen en JSON."""
+    gpt_kwargs, config = recipe_from_args(args)  # valida antes de cargar datos o entrenar
+    data = prepare_quijote(data_dir=args.data_dir)
+    torch.manual_seed(config.seed)
+    model = GPT(GPTConfig(vocab_size=data.tokenizer.vocab_size, **gpt_kwargs))
+    history = train(model, config, data)
+    counts = model.count_parameters()
+    if args.out:
+        save_checkpoint(args.out, model, config, data.tokenizer, history, extra={"data": args.data})
+    device = next(model.parameters()).device
+    result = {
+        "val_loss": round(history.final_val_loss, 4),
+        "train_loss": round(history.final_train_loss, 4),
+        "tokens_per_s": round(history.tokens_per_s, 1),
+        "ms_per_iter": round(history.ms_per_iter, 2),
+        "seconds": round(history.seconds, 2),
+        "eval_seconds": round(history.eval_seconds, 2),
+        "iters": len(history.steps),
+        "params": counts.total,
+        "non_embedding_params": counts.non_embedding,
+        "device": str(device),
+        "precision": resolve_precision(device, config.precision),
+        "checkpoint": str(args.out) if args.out else None,
+    }
+    print(json.dumps(result, ensure_ascii=False))
+    return 0

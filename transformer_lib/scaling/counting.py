@@ -1,0 +1,216 @@
+"""Recuentos de parámetros y de FLOPs de un GPT (capítulos 9 y 10).
+
+- :func:`gpt_param_count_formula`: la aproximación N ≈ 12·n_layer·d_model².
+- :func:`gpt_param_count_exact`: el recuento exacto de :class:`~transformer_lib.models.GPT`.
+- :func:`flops_per_token` (6·N + 12·n_layer·d_model·T, apéndice B de PaLM) y
+  :func:`training_flops` (C ≈ 6·N·D).
+- :func:`measure_flops`: cuenta los FLOPs de un paso real con
+  ``torch.utils.flop_counter.FlopCounterMode`` y los devuelve en un :class:`FlopMeasurement`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..models import GPTConfig, ParameterCount
+
+
+def _check_config(config: GPTConfig) -> None:
+    if not isinstance(config, GPTConfig):
+        raise TypeError(f"config debe ser un GPTConfig y recibí {type(config).__name__}.")
+
+
+def gpt_param_count_formula(config: GPTConfig) -> int:
+    """La aproximación de siempre: N ≈ n_layer·(4·d_model² + 2·d_model·d_ff) = 12·n_layer·d_model².
+
+    Cuenta solo las matrices de los bloques (W^Q, W^K, W^V, W^O y las dos de la FFN):
+    ni sesgos, ni LayerNorm, ni embeddings. Con d_ff = 4·d_model da 12·n_layer·d_model².
+
+    Parámetros:
+        config: configuración del GPT.
+
+    Devuelve:
+        El número aproximado de parámetros sin embeddings.
+    """
+    _check_config(config)
+    d, d_ff = config.d_model, config.d_ff
+    return config.n_layer * (4 * d * d + 2 * d * d_ff)
+
+
+def gpt_param_count_exact(config: GPTConfig) -> ParameterCount:
+    """Recuento exacto de parámetros de :class:`GPT`, sin construir el modelo.
+
+    Por bloque: atención 4·d² (+ 4·d de sesgos), FFN 2·d·d_ff (+ d_ff + d de sesgos) y dos
+    LayerNorm con 2·d cada una. Además, la LayerNorm final (2·d, solo en Pre-LN) y, si los
+    pesos no están atados, la proyección de salida V·d. Embeddings: V·d (tokens) + T·d
+    (posiciones).
+
+    Parámetros:
+        config: configuración del GPT.
+
+    Devuelve:
+        ``ParameterCount(total, embedding, non_embedding)``, igual que ``GPT.count_parameters()``.
+    """
+    _check_config(config)
+    d, d_ff, V = config.d_model, config.d_ff, config.vocab_size
+    per_block = 4 * d * d + 2 * d * d_ff + 4 * d  # matrices + las dos LayerNorm (γ y β)
+    if config.bias:
+        per_block += 4 * d + d_ff + d  # sesgos de W^Q, W^K, W^V, W^O, W_1 y W_2
+    non_embedding = config.n_layer * per_block
+    non_embedding += 2 * d if config.norm_first else 0  # LayerNorm final
+    non_embedding += 0 if config.tie_weights else V * d  # lm_head propia
+    embedding = V * d + config.block_size * d
+    return ParameterCount(total=embedding + non_embedding, embedding=embedding,
+                          non_embedding=non_embedding)
+
+
+def flops_per_token(
+    config: GPTConfig,
+    include_attention: bool = True,
+    training: bool = True,
+    seq_len: int | None = None,
+    include_lm_head: bool = False,
+) -> float:
+    """FLOPs por token de un GPT: 6·N + 12·n_layer·d_model·T al entrenar (PaLM, apéndice B).
+
+    Un producto matriz-vector con una matriz de N pesos cuesta 2·N FLOPs (una multiplicación
+    y una suma por peso): el paso hacia delante cuesta 2·N por token y el hacia atrás el doble
+    (gradiente respecto a la entrada y respecto a los pesos), en total 6·N. La atención añade,
+    por capa y token, Q·Kᵀ (2·T·d_model) y pesos·V (2·T·d_model): 4·n_layer·T·d_model hacia
+    delante y 12·n_layer·T·d_model al entrenar (se cuenta la matriz T×T completa, aunque la
+    máscara causal anule la mitad).
+
+    Parámetros:
+        config: configuración del GPT.
+        include_attention: si se suma el término de la atención.
+        training: True = adelante + atrás (×3); False = solo hacia delante.
+        seq_len: longitud de contexto T; None usa ``config.block_size``.
+        include_lm_head: suma la proyección al vocabulario (2·d_model·V por token hacia
+            delante) cuando sus pesos están atados al embedding y por eso no cuentan en N.
+
+    Devuelve:
+        FLOPs por token (float).
+    """
+    _check_config(config)
+    T = config.block_size if seq_len is None else seq_len
+    if not isinstance(T, int) or T <= 0:
+        raise ValueError(f"seq_len debe ser un entero positivo y es {seq_len!r}.")
+    n = gpt_param_count_exact(config).non_embedding
+    forward = 2.0 * n
+    if include_attention:
+        forward += 4.0 * config.n_layer * T * config.d_model
+    if include_lm_head and config.tie_weights:
+        forward += 2.0 * config.d_model * config.vocab_size
+    return 3.0 * forward if training else forward
+
+
+def training_flops(n_params: float, n_tokens: float) -> float:
+    """Cómputo de entrenamiento C ≈ 6·N·D (Kaplan et al., 2020).
+
+    Parámetros:
+        n_params: N, parámetros sin embeddings.
+        n_tokens: D, tokens procesados.
+
+    Devuelve:
+        C en FLOPs.
+    """
+    for name, value in (("n_params", n_params), ("n_tokens", n_tokens)):
+        if not isinstance(value, (int, float, np.integer, np.floating)) or value < 0:
+            raise ValueError(f"{name} debe ser un número no negativo y es {value!r}.")
+    return 6.0 * float(n_params) * float(n_tokens)
+
+
+@dataclass
+class FlopMeasurement:
+    """FLOPs contados por ``FlopCounterMode`` en un paso real.
+
+    Atributos:
+        forward: FLOPs del paso hacia delante.
+        backward: FLOPs del paso hacia atrás (0 si no se midió).
+        n_tokens: tokens del lote (B·T).
+        by_op: FLOPs por operación de ATen (``"aten.mm"``, ``"aten.bmm"``, …), ida y vuelta.
+    """
+
+    forward: int
+    backward: int
+    n_tokens: int
+    by_op: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        """FLOPs de ida y vuelta."""
+        return self.forward + self.backward
+
+    @property
+    def per_token(self) -> float:
+        """FLOPs totales por token."""
+        return self.total / self.n_tokens
+
+
+def measure_flops(
+    model: nn.Module,
+    idx: torch.Tensor,
+    targets: torch.Tensor | None = None,
+    count_attention: bool = True,
+) -> FlopMeasurement:
+    """Cuenta los FLOPs de un paso hacia delante (y hacia atrás si hay ``targets``).
+
+    ``FlopCounterMode`` solo conoce las operaciones tipo producto de matrices (mm, addmm,
+    bmm, convoluciones y algunos núcleos de atención): ignora sumas de sesgos, GELU,
+    softmax, LayerNorm y la entropía cruzada. En CPU, además, el núcleo fusionado de
+    ``scaled_dot_product_attention`` no tiene fórmula registrada y contaría 0 FLOPs; con
+    ``count_attention=True`` se fuerza la implementación matemática (``SDPBackend.MATH``),
+    que hace la atención con dos ``bmm`` visibles para el contador. Los gradientes de los
+    parámetros del modelo se ponen a cero al terminar.
+
+    Parámetros:
+        model: el modelo; se llama como ``model(idx, targets)`` y debe devolver
+            ``(logits, loss)`` como :class:`GPT`.
+        idx: ids de entrada.
+        targets: objetivos; si se dan, también se mide ``loss.backward()``.
+        count_attention: fuerza el backend matemático de atención para contarla.
+
+    Devuelve:
+        Un :class:`FlopMeasurement`.
+
+    Formas:
+        idx, targets: (B, T).
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    if not isinstance(idx, torch.Tensor) or idx.dim() != 2:
+        raise ValueError(f"idx debe ser un tensor (B, T) y es {getattr(idx, 'shape', idx)!r}.")
+    if count_attention:
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+
+        backend = sdpa_kernel(SDPBackend.MATH)
+    else:
+        backend = contextlib.nullcontext()
+    by_op: dict[str, int] = {}
+
+    def collect(counter: FlopCounterMode) -> None:
+        for op, flops in counter.get_flop_counts().get("Global", {}).items():
+            by_op[str(op)] = by_op.get(str(op), 0) + int(flops)
+
+    with backend:
+        fwd_counter = FlopCounterMode(display=False)
+        with fwd_counter:
+            _, loss = model(idx, targets)
+        collect(fwd_counter)
+        backward = 0
+        if targets is not None:
+            if loss is None:
+                raise ValueError("El modelo no devolvió pérdida: no se puede medir el paso hacia atrás.")
+            bwd_counter = FlopCounterMode(display=False)
+            with bwd_counter:
+                loss.backward()
+            collect(bwd_counter)
+            backward = bwd_counter.get_total_flops()
+            model.zero_grad(set_to_none=True)
+    return FlopMeasurement(forward=fwd_counter.get_total_flops(), backward=backward,
+                           n_tokens=idx.numel(), by_op=by_op)

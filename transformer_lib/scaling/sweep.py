@@ -1,0 +1,282 @@
+"""Barridos de tamaños (capítulo 9): entrenar varios GPT con la misma receta y ajustar la ley.
+
+- :class:`SweepSize` y :data:`SWEEP_SIZES`: los tamaños (profundidad, cabezas y anchura).
+- :func:`run_sweep`: entrena un GPT de cada tamaño en el Quijote y mide su pérdida.
+- :func:`compute_frontier` y :func:`fit_sweep`: la frontera de cómputo y las leyes ajustadas.
+- :func:`sweep_metadata`, :func:`save_sweep` y :func:`load_sweep`: el JSON de resultados.
+
+Desde la terminal: ``python -m transformer_lib sweep --out results/sweep_quijote.json``
+(ver :mod:`transformer_lib.cli.sweep`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..data import QuijoteData, prepare_quijote
+from ..environment import describe_environment, git_commit, library_version, load_average
+from ..models import GPT, GPTConfig
+from ..training import TrainConfig, train
+from .counting import flops_per_token, training_flops
+from .fitting import PowerLawFit, fit_power_law, fit_power_law_with_offset
+
+_SIZE_FIELDS = ("n_layer", "n_head", "d_model")
+
+
+@dataclass(frozen=True)
+class SweepSize:
+    """Un tamaño de GPT del barrido: profundidad, cabezas y anchura."""
+
+    n_layer: int
+    n_head: int
+    d_model: int
+
+    @property
+    def name(self) -> str:
+        """Nombre corto, p. ej. ``"L4-d128"``."""
+        return f"L{self.n_layer}-d{self.d_model}"
+
+    def gpt_config(self, vocab_size: int, **kwargs) -> GPTConfig:
+        """La configuración del GPT de este tamaño.
+
+        Parámetros:
+            vocab_size: tamaño del vocabulario.
+            **kwargs: el resto de campos de :class:`GPTConfig`, comunes a todo el barrido
+                (``block_size``, ``dropout``, ``tie_weights``…); no pueden repetir el tamaño.
+
+        Devuelve:
+            ``GPTConfig(vocab_size, n_layer, n_head, d_model, **kwargs)``.
+        """
+        repeated = sorted(set(kwargs) & {"vocab_size", *_SIZE_FIELDS})
+        if repeated:
+            raise ValueError(f"{repeated} los fija el tamaño {self.name}: no los pases aparte.")
+        return GPTConfig(vocab_size=vocab_size, n_layer=self.n_layer, n_head=self.n_head,
+                         d_model=self.d_model, **kwargs)
+
+
+# Cinco tamaños con N ≈ 12·n_layer·d_model² entre 25 mil y 1,8 millones (factor ≈ 3 entre vecinos).
+SWEEP_SIZES: tuple[SweepSize, ...] = (
+    SweepSize(2, 2, 32),
+    SweepSize(2, 4, 64),
+    SweepSize(3, 4, 96),
+    SweepSize(4, 4, 128),
+    SweepSize(4, 6, 192),
+)
+
+
+def _as_size(size) -> SweepSize:
+    if isinstance(size, SweepSize):
+        return size
+    if isinstance(size, (tuple, list)) and len(size) == 3:
+        return SweepSize(*(int(v) for v in size))
+    raise TypeError(f"Cada tamaño debe ser un SweepSize o una tupla (n_layer, n_head, d_model); recibí {size!r}.")
+
+
+def _run_one(size: SweepSize, gpt_config: GPTConfig, config: TrainConfig, data: QuijoteData) -> dict:
+    """Entrena un tamaño y devuelve su fila del barrido."""
+    torch.manual_seed(config.seed)
+    model = GPT(gpt_config)
+    counts = model.count_parameters()
+    history = train(model, config, data)
+    tokens = history.tokens
+    tokens_per_step = config.batch_size * config.block_size
+    return {
+        "name": size.name,
+        "n_layer": size.n_layer,
+        "n_head": size.n_head,
+        "d_model": size.d_model,
+        "params_total": counts.total,
+        "params_non_embedding": counts.non_embedding,
+        "steps": len(history.steps),
+        "tokens": tokens,
+        "compute": training_flops(counts.non_embedding, tokens),
+        "compute_with_attention": flops_per_token(gpt_config) * tokens,
+        "val_loss": history.final_val_loss,
+        "train_loss": history.final_train_loss,
+        "seconds": round(history.seconds + history.eval_seconds, 2),
+        "ms_per_iter": round(history.ms_per_iter, 2),
+        "curve": {"steps": list(history.eval_steps),
+                  "tokens": [s * tokens_per_step for s in history.eval_steps],
+                  "val_loss": list(history.val_loss)},
+    }
+
+
+def run_sweep(
+    sizes: Sequence[SweepSize | tuple[int, int, int]] = SWEEP_SIZES,
+    config: TrainConfig | None = None,
+    data: QuijoteData | None = None,
+    on_run: Callable[[dict], None] | None = None,
+    gpt_kwargs: dict | None = None,
+) -> dict:
+    """Entrena un GPT de cada tamaño con la misma receta y mide su pérdida de validación.
+
+    Todos los modelos ven los mismos lotes (misma semilla) y el mismo número de tokens,
+    D = max_iters·batch_size·block_size, y se evalúan sobre las mismas ventanas fijas de
+    validación. Para cada modelo se guarda también su curva de validación, que permite
+    dibujar la pérdida frente al cómputo gastado hasta cada evaluación.
+
+    Parámetros:
+        sizes: tamaños a entrenar.
+        config: ``TrainConfig`` común (None = la receta de nanoGPT para CPU:
+            2000 pasos, B = 12, T = 64, lr = 1e-3).
+        data: ``QuijoteData`` (None = ``prepare_quijote()``).
+        on_run: función llamada con el resultado de cada modelo al terminarlo.
+        gpt_kwargs: campos de :class:`GPTConfig` comunes a todos los tamaños (``dropout``,
+            ``tie_weights``…); None = los valores por defecto de ``GPTConfig``. El contexto
+            es siempre ``config.block_size``.
+
+    Devuelve:
+        Un diccionario con ``"recipe"`` (la configuración de entrenamiento), ``"model"`` (los
+        campos comunes de ``GPTConfig``), ``"runs"`` (un diccionario por modelo: tamaño,
+        parámetros, tokens, cómputo C = 6·N·D, pérdidas, segundos y curva) y ``"fits"``
+        (ver :func:`fit_sweep`).
+    """
+    sizes = [_as_size(s) for s in sizes]
+    if not sizes:
+        raise ValueError("sizes está vacío: el barrido necesita al menos un tamaño.")
+    config = config or TrainConfig()
+    common = dict(gpt_kwargs or {})
+    block_size = common.pop("block_size", config.block_size)
+    if block_size != config.block_size:
+        raise ValueError(f"gpt_kwargs['block_size']={block_size} no coincide con "
+                         f"config.block_size={config.block_size}.")
+    data = data if data is not None else prepare_quijote()
+    vocab_size = data.tokenizer.vocab_size
+    gpt_configs = [s.gpt_config(vocab_size, block_size=block_size, **common) for s in sizes]
+    runs = []
+    for size, gpt_config in zip(sizes, gpt_configs):
+        runs.append(_run_one(size, gpt_config, config, data))
+        if on_run is not None:
+            on_run(runs[-1])
+    results = {"recipe": config.to_dict(), "model": common, "vocab_size": vocab_size, "runs": runs}
+    results["fits"] = {k: v.to_dict() for k, v in fit_sweep(results).items()}
+    return results
+
+
+def compute_frontier(results: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Frontera de cómputo de un barrido: la mejor pérdida alcanzada con cada presupuesto.
+
+    De todos los puntos (C, L) de las curvas de validación, con C = 6·N·D, se quedan los que
+    tienen menor pérdida que todos los de menor cómputo.
+
+    Parámetros:
+        results: lo que devuelve :func:`run_sweep` o :func:`load_sweep`.
+
+    Devuelve:
+        ``(compute, loss)``: dos arrays ordenados por cómputo creciente (pérdida decreciente).
+
+    Formas:
+        compute, loss: (k,), con k <= número total de puntos de las curvas.
+    """
+    runs = results.get("runs") if isinstance(results, dict) else None
+    if not runs:
+        raise ValueError("results no tiene 'runs': pásale lo que devuelve run_sweep o load_sweep.")
+    points = []
+    for run in runs:
+        n, curve = run["params_non_embedding"], run.get("curve") or {}
+        for tokens, loss in zip(curve.get("tokens", []), curve.get("val_loss", [])):
+            if tokens > 0:
+                points.append((training_flops(n, tokens), loss))
+    points.sort()
+    c_front, l_front, best = [], [], float("inf")
+    for c, loss in points:
+        if loss < best:
+            best = loss
+            c_front.append(c)
+            l_front.append(loss)
+    return np.array(c_front), np.array(l_front)
+
+
+def fit_sweep(results: dict) -> dict[str, PowerLawFit]:
+    """Ajusta leyes de potencia a un barrido.
+
+    - ``"params"``: pérdida final frente a N (parámetros sin embeddings), L = A·N^(−α_N)
+      (si hay >= 2 modelos).
+    - ``"params_offset"``: lo mismo con término irreducible, L = E + A·N^(−α) (si hay >= 4 modelos).
+    - ``"compute"``: la frontera de cómputo de las curvas de validación, L = A·C^(−α_C),
+      con C = 6·N·D (si la frontera tiene >= 3 puntos; ver :func:`compute_frontier`).
+
+    Parámetros:
+        results: lo que devuelve :func:`run_sweep` o :func:`load_sweep`.
+
+    Devuelve:
+        Un diccionario de :class:`PowerLawFit`.
+    """
+    c_front, l_front = compute_frontier(results)
+    runs = results["runs"]
+    n = [r["params_non_embedding"] for r in runs]
+    loss = [r["val_loss"] for r in runs]
+    fits = {"params": fit_power_law(n, loss)} if len(runs) >= 2 else {}
+    if len(runs) >= 4:
+        fits["params_offset"] = fit_power_law_with_offset(n, loss)
+    if len(c_front) >= 3:
+        fits["compute"] = fit_power_law(c_front, l_front)
+    return fits
+
+
+def sweep_metadata(command: str = "", note: str = "", torch_threads: int | None = None) -> dict:
+    """Fecha, versión de la biblioteca, commit y hardware, para guardarlos junto a un barrido.
+
+    Parámetros:
+        command: la orden que produjo el barrido.
+        note: una nota libre (p. ej. «máquina compartida y cargada»).
+        torch_threads: hilos de PyTorch con los que se entrena; None = los actuales.
+
+    Devuelve:
+        Un diccionario con ``command``, ``date``, ``library_version``, ``git_commit``,
+        ``hardware`` (ver :func:`~transformer_lib.environment.describe_environment`, más la
+        carga media al empezar) y ``note``.
+    """
+    hardware = describe_environment(torch_threads=torch_threads)
+    load = load_average()
+    if load is not None:
+        hardware["load_average_start"] = load
+    return {
+        "command": command,
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "library_version": library_version(),
+        "git_commit": git_commit(),
+        "hardware": hardware,
+        "note": note,
+    }
+
+
+def save_sweep(results: dict, path: str | os.PathLike) -> None:
+    """Guarda un barrido en JSON (UTF-8, legible), creando la carpeta si hace falta.
+
+    Parámetros:
+        results: el barrido (lo que devuelve :func:`run_sweep`, con metadatos si quieres).
+        path: fichero de destino.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def load_sweep(path: str | os.PathLike) -> dict:
+    """Lee un barrido guardado con :func:`save_sweep`.
+
+    Parámetros:
+        path: el fichero JSON.
+
+    Devuelve:
+        El diccionario del barrido.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"No encuentro el barrido {path}: genéralo con "
+            f"`python -m transformer_lib sweep --out {path}`."
+        )
+    results = json.loads(path.read_text(encoding="utf-8"))
+    if "runs" not in results:
+        raise ValueError(f"{path} no parece un barrido: le falta la clave 'runs'.")
+    return results
