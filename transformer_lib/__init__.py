@@ -14,8 +14,15 @@ Cada módulo corresponde a un concepto y a un capítulo del libro:
 - ``training``: bucle de entrenamiento, historial y checkpoints (capítulos 7, 9 y 10).
 - ``scaling``: parámetros, FLOPs, leyes de escalado y barridos de tamaños (capítulos 9 y 10);
   se importa aparte: ``from transformer_lib.scaling import ...``.
+- ``plots``: figuras y diagramas del libro (matplotlib se carga solo al dibujar).
 - ``cli``: ``python -m transformer_lib train|generate|sweep``.
+- ``tareas``: las tareas con corrección automática (``python -m transformer_lib.tareas``).
+
+El mapa completo (qué módulo guarda cada concepto y qué capítulo lo usa) está en
+CONTRIBUTING.md.
 """
+
+from typing import Any
 
 from .attention import (
     additive_mask,
@@ -39,7 +46,7 @@ from .data import (
 )
 from .feedforward import FeedForward
 from .interop import from_torch, gpt_from_hf
-from .models import GPT, GPTConfig, ParameterCount, Transformer
+from .models import GPT, GPTConfig, ParameterCount, Transformer, TransformerConfig
 from .multihead import MultiHeadAttention
 from .normalization import LayerNorm, SublayerConnection, layer_norm
 from .positional import (
@@ -53,7 +60,6 @@ from .training import (
     TrainConfig,
     load_checkpoint,
     lr_at,
-    plot_history,
     save_checkpoint,
     train,
 )
@@ -78,6 +84,7 @@ __all__ = [
     "EncoderBlock",
     "DecoderBlock",
     "Transformer",
+    "TransformerConfig",
     "GPTConfig",
     "GPT",
     "ParameterCount",
@@ -106,3 +113,13 @@ __all__ = [
     "describe_device",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``plot_history`` vive en :mod:`transformer_lib.plots`; se importa de allí solo cuando
+    alguien la pide (así ``import transformer_lib`` no carga las figuras)."""
+    if name == "plot_history":
+        from .plots import plot_history
+
+        return plot_history
+    raise AttributeError(f"module 'transformer_lib' has no attribute {name!r}")

@@ -30,16 +30,8 @@ class EncoderBlock(nn.Module):
         x: (B, T, d_model); mask: booleana difundible a (B, h, T, T); salida: (B, T, d_model).
     """
 
-    def __init__(
-        self,
-        d_model: int,
-        n_heads: int,
-        d_ff: int,
-        dropout: float = 0.1,
-        norm_first: bool = False,
-        activation: str = "relu",
-        bias: bool = True,
-    ):
+    def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float = 0.1,
+                 norm_first: bool = False, activation: str = "relu", bias: bool = True):
         super().__init__()
         self.self_attn = MultiHeadAttention(d_model, n_heads, dropout, bias)
         self.ff = FeedForward(d_model, d_ff, activation, dropout, bias)
@@ -74,17 +66,9 @@ class DecoderBlock(nn.Module):
         salida: (B, T, d_model).
     """
 
-    def __init__(
-        self,
-        d_model: int,
-        n_heads: int,
-        d_ff: int,
-        dropout: float = 0.1,
-        norm_first: bool = False,
-        activation: str = "relu",
-        bias: bool = True,
-        cross_attention: bool = True,
-    ):
+    def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float = 0.1,
+                 norm_first: bool = False, activation: str = "relu", bias: bool = True,
+                 cross_attention: bool = True):
         super().__init__()
         self.self_attn = MultiHeadAttention(d_model, n_heads, dropout, bias)
         self.res_self = SublayerConnection(d_model, dropout, norm_first)
