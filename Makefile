@@ -20,7 +20,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
-SELLO  := $(VENV)/.instalado
+STAMP  := $(VENV)/.instalado
 
 # Construcción del libro y cachés.
 BUILD       := _build
@@ -35,7 +35,7 @@ CELL_TIMEOUT ?= 180
 PYTEST_ARGS  ?=
 # Todos los cuadernos del repositorio (capítulos, tareas, soluciones del profesor…) que
 # git no ignora; nunca las copias de _build/ ni los de .venv. Sin git, se buscan con find.
-CUADERNOS = $(sort $(wildcard $(shell { git ls-files -co --exclude-standard -- '*.ipynb' 2>/dev/null \
+NOTEBOOKS = $(sort $(wildcard $(shell { git ls-files -co --exclude-standard -- '*.ipynb' 2>/dev/null \
               || find . -name '*.ipynb' -not -path './_build/*' -not -path './.*' -not -path '*/.ipynb_checkpoints/*'; } \
               | grep -v -e '^_build/' -e '/\.ipynb_checkpoints/' )))
 
@@ -74,9 +74,9 @@ help:
 
 # ---------------------------------------------------------------------------------------
 # Entorno
-venv: $(SELLO)
+venv: $(STAMP)
 
-$(SELLO): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || { echo ">> Creando el entorno virtual $(VENV)"; $(PYTHON) -m venv $(VENV); }
 	@echo ">> Instalando transformer_lib y las dependencias del libro y de las pruebas"
 	$(PY) -m pip install --disable-pip-version-check -q -c constraints.txt -e ".[book,test]"
@@ -101,27 +101,27 @@ caches:
 
 # ---------------------------------------------------------------------------------------
 # Libro
-book: $(SELLO) caches
+book: $(STAMP) caches
 	@echo ">> Ejecutando los cuadernos que no estén en la caché ($(JOBS) en paralelo)"
-	$(PY) tools/ejecutar_cuadernos.py --jobs $(JOBS)
+	$(PY) -m tools.execute_notebooks --jobs $(JOBS)
 	@echo ">> Construyendo el libro"
 	$(BIN)/jupyter-book build . --keep-going
 	@echo ">> Listo: abre $(BUILD)/html/index.html"
 
 # ---------------------------------------------------------------------------------------
 # Pruebas
-test: $(SELLO) lint hygiene unit nbval book-check html-check
+test: $(STAMP) lint hygiene unit nbval book-check html-check
 	@echo ">> make test: todo en orden"
 
-lint: $(SELLO)
+lint: $(STAMP)
 	@echo ">> ruff (código y cuadernos)"
 	$(BIN)/ruff check .
 
-hygiene: $(SELLO)
+hygiene: $(STAMP)
 	@echo ">> Higiene de los cuadernos (sin salidas, celda de Colab, etiquetas…)"
-	$(PY) tools/check_notebooks.py
+	$(PY) -m tools.check_notebooks
 
-unit: $(SELLO)
+unit: $(STAMP)
 	@echo ">> Pruebas unitarias"
 	MPLBACKEND=Agg $(PY) -m pytest tests -n $(JOBS) $(PYTEST_ARGS)
 
@@ -131,25 +131,25 @@ unit: $(SELLO)
 NBVAL = $(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
         -n $(JOBS) --dist loadscope -p no:cacheprovider $(PYTEST_ARGS)
 
-nbval: $(SELLO)
-	@if [ -z "$(strip $(CUADERNOS))" ]; then echo "No hay cuadernos que validar."; exit 1; fi
-	@echo ">> nbval sobre $(words $(CUADERNOS)) cuadernos"
-	$(NBVAL) $(CUADERNOS)
+nbval: $(STAMP)
+	@if [ -z "$(strip $(NOTEBOOKS))" ]; then echo "No hay cuadernos que validar."; exit 1; fi
+	@echo ">> nbval sobre $(words $(NOTEBOOKS)) cuadernos"
+	$(NBVAL) $(NOTEBOOKS)
 
-test-gpu: $(SELLO)
+test-gpu: $(STAMP)
 	@echo ">> nbval con GPU obligatoria (REQUIRE_GPU=1)"
-	REQUIRE_GPU=1 $(NBVAL) $(CUADERNOS)
+	REQUIRE_GPU=1 $(NBVAL) $(NOTEBOOKS)
 
 # El libro con avisos como errores: un cuaderno que falla, una referencia rota o una
 # cita inexistente hacen fallar `make test`.
-book-check: $(SELLO) caches
-	$(PY) tools/ejecutar_cuadernos.py --jobs $(JOBS)
+book-check: $(STAMP) caches
+	$(PY) -m tools.execute_notebooks --jobs $(JOBS)
 	@echo ">> Construyendo el libro con -W (avisos = errores)"
 	$(BIN)/jupyter-book build . -W --keep-going
 
-html-check: $(SELLO)
+html-check: $(STAMP)
 	@echo ">> Textos de la interfaz en inglés en el HTML"
-	$(PY) tools/check_html.py $(BUILD)/html
+	$(PY) -m tools.check_html $(BUILD)/html
 
 # ---------------------------------------------------------------------------------------
 clean:

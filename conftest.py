@@ -16,20 +16,20 @@ from functools import cache
 
 import pytest
 
-ETIQUETA_GPU = "requires-gpu"
+GPU_TAG = "requires-gpu"
 
 
-def _etiquetas(item: pytest.Item) -> list[str]:
+def _tags(item: pytest.Item) -> list[str]:
     """Etiquetas de la celda de un elemento de nbval (lista vacía para otras pruebas)."""
-    celda = getattr(item, "cell", None)
-    if celda is None:
+    cell = getattr(item, "cell", None)
+    if cell is None:
         return []
-    etiquetas = celda.get("metadata", {}).get("tags", [])
-    return list(etiquetas) if isinstance(etiquetas, list) else []
+    tags = cell.get("metadata", {}).get("tags", [])
+    return list(tags) if isinstance(tags, list) else []
 
 
 @cache
-def _hay_gpu() -> bool:
+def _has_gpu() -> bool:
     try:
         import torch
     except ImportError:  # pragma: no cover - torch es dependencia del paquete
@@ -37,24 +37,24 @@ def _hay_gpu() -> bool:
     return bool(torch.cuda.is_available())
 
 
-def _gpu_obligatoria() -> bool:
+def _gpu_required() -> bool:
     return os.environ.get("REQUIRE_GPU", "").strip().lower() in {"1", "true", "sí", "si", "yes"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    celdas_gpu = [item for item in items if ETIQUETA_GPU in _etiquetas(item)]
-    if not celdas_gpu or _hay_gpu() or _gpu_obligatoria():
+    gpu_cells = [item for item in items if GPU_TAG in _tags(item)]
+    if not gpu_cells or _has_gpu() or _gpu_required():
         return
-    motivo = (
+    reason = (
         "celda marcada 'requires-gpu': no hay GPU CUDA disponible, se omite "
         "(usa `make test-gpu` en una máquina con GPU)"
     )
-    for item in celdas_gpu:
-        item.add_marker(pytest.mark.skip(reason=motivo))
+    for item in gpu_cells:
+        item.add_marker(pytest.mark.skip(reason=reason))
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    if ETIQUETA_GPU in _etiquetas(item) and _gpu_obligatoria() and not _hay_gpu():
+    if GPU_TAG in _tags(item) and _gpu_required() and not _has_gpu():
         pytest.fail(
             "REQUIRE_GPU=1 pero no hay GPU CUDA: la celda 'requires-gpu' no puede ejecutarse.",
             pytrace=False,

@@ -178,9 +178,9 @@ def main() -> None:
         ratios["atención"] = bench_attention(rounds, inner, warmup)
     if args.solo in (None, "gpt"):
         ratios["GPT"] = bench_gpt(rounds, inner, warmup)
-    resumen = ", ".join(f"{k} {v:.3f}" for k, v in ratios.items())
+    summary = ", ".join(f"{k} {v:.3f}" for k, v in ratios.items())
     ok = all(v <= TARGET for v in ratios.values())
-    print(f"\nResumen (cociente transformer_lib / torch.nn): {resumen} -> "
+    print(f"\nResumen (cociente transformer_lib / torch.nn): {summary} -> "
           f"{'todo dentro del objetivo' if ok else 'hay cocientes por encima del objetivo'}.")
 
 

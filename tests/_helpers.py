@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 import torch
 
 ATOL = 1e-5  # tolerancia de paridad en float32 que exige el curso
@@ -45,10 +44,3 @@ class single_thread:
     def __exit__(self, *exc):
         torch.set_num_threads(self._n)
         return False
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Fixture automática para los módulos que la importan: cada test con un solo hilo."""
-    with single_thread():
-        yield

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from _helpers import assert_parity, one_thread  # noqa: F401 (one_thread: fixture automática)
+from _helpers import assert_parity
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

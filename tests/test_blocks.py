@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from _helpers import assert_parity, nn_causal, nn_key_padding, one_thread  # noqa: F401 (one_thread: fixture automática)
+from _helpers import assert_parity, nn_causal, nn_key_padding
 from torch import nn
 
 from transformer_lib import DecoderBlock, EncoderBlock, causal_mask, from_torch, padding_mask

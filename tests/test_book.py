@@ -17,16 +17,14 @@ import nbformat
 import pytest
 import yaml
 
-RAIZ = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(RAIZ / "tools"))
+from coursetools.repo import ROOT, book_config, repository_url
+from tools import check_notebooks
 
-import check_notebooks  # noqa: E402
-
-CONFIG = yaml.safe_load((RAIZ / "_config.yml").read_text(encoding="utf-8"))
-TOC = yaml.safe_load((RAIZ / "_toc.yml").read_text(encoding="utf-8"))
+CONFIG = book_config()
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
 
 #: Claves que el curso cita (CONVENTIONS / issue del libro).
-CLAVES_OBLIGATORIAS = {
+REQUIRED_KEYS = {
     "vaswani2017", "ba2016", "he2016", "xiong2020", "kaplan2020", "hoffmann2022",
     "besiroglu2024", "radford2019", "brown2020", "devlin2019", "raffel2020",
     "hendrycks2016", "bahdanau2015", "liu2020", "chowdhery2022", "press2017",
@@ -36,7 +34,7 @@ CLAVES_OBLIGATORIAS = {
 }  # fmt: skip
 
 #: Capítulos que el índice debe listar, en este orden.
-CAPITULOS = [
+CHAPTERS = [
     "chapters/00_introduccion",
     "chapters/01_atencion",
     "chapters/02_multihead",
@@ -55,81 +53,82 @@ CAPITULOS = [
 # Utilidades
 
 
-def _entradas_toc(nodo: object = TOC) -> list[str]:
-    entradas: list[str] = []
-    if isinstance(nodo, dict):
-        for clave in ("root", "file"):
-            if clave in nodo:
-                entradas.append(str(nodo[clave]))
-        for valor in nodo.values():
-            entradas.extend(_entradas_toc(valor))
-    elif isinstance(nodo, list):
-        for valor in nodo:
-            entradas.extend(_entradas_toc(valor))
-    return entradas
+def _toc_entries(node: object = TOC) -> list[str]:
+    entries: list[str] = []
+    if isinstance(node, dict):
+        for key in ("root", "file"):
+            if key in node:
+                entries.append(str(node[key]))
+        for value in node.values():
+            entries.extend(_toc_entries(value))
+    elif isinstance(node, list):
+        for value in node:
+            entries.extend(_toc_entries(value))
+    return entries
 
 
-def _fuente(entrada: str) -> Path | None:
-    for sufijo in (".ipynb", ".md"):
-        ruta = RAIZ / f"{entrada}{sufijo}"
-        if ruta.exists():
-            return ruta
+def _source(entry: str) -> Path | None:
+    for suffix in (".ipynb", ".md"):
+        path = ROOT / f"{entry}{suffix}"
+        if path.exists():
+            return path
     return None
 
 
-def _paginas_existentes() -> list[Path]:
+def _existing_pages() -> list[Path]:
     """Fuentes del libro que existen (las entradas del índice aún no escritas no cuentan)."""
-    return [r for r in (_fuente(e) for e in dict.fromkeys(_entradas_toc())) if r is not None]
+    return [r for r in (_source(e) for e in dict.fromkeys(_toc_entries())) if r is not None]
 
 
-def _markdown_de(ruta: Path) -> str:
+def _markdown_of(path: Path) -> str:
     """Texto MyST de una página: el .md entero o las celdas de Markdown del cuaderno."""
-    if ruta.suffix == ".md":
-        return ruta.read_text(encoding="utf-8")
-    nb = nbformat.read(ruta, as_version=4)
+    if path.suffix == ".md":
+        return path.read_text(encoding="utf-8")
+    nb = nbformat.read(path, as_version=4)
     return "\n\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
 
 
-def _cuadernos() -> list[Path]:
-    return check_notebooks.cuadernos_del_repositorio()
+def _notebooks() -> list[Path]:
+    return check_notebooks.repository_notebooks()
 
 
-def _id(ruta: Path) -> str:
-    return ruta.relative_to(RAIZ).as_posix()
+def _id(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
 
 
-def _claves_bib() -> dict[str, object]:
+def _bib_entries() -> dict[str, object]:
     from pybtex.database import parse_file
 
-    return dict(parse_file(str(RAIZ / "references.bib")).entries)
+    return dict(parse_file(str(ROOT / "references.bib")).entries)
 
 
 # ---------------------------------------------------------------------------------------
 # Configuración
 
 
-def test_configuracion_del_libro() -> None:
+def test_book_configuration() -> None:
     assert CONFIG["language"] == "es"
     assert CONFIG["only_build_toc_files"] is True
-    ejecucion = CONFIG["execute"]
-    assert ejecucion["execute_notebooks"] == "cache"
-    assert ejecucion["timeout"] >= 120, "los cuadernos necesitan más de 30 s por celda"
-    assert "chapters/tareas/*" in ejecucion["exclude_patterns"]
+    execution = CONFIG["execute"]
+    assert execution["execute_notebooks"] == "cache"
+    assert execution["timeout"] >= 120, "los cuadernos necesitan más de 30 s por celda"
+    assert "chapters/tareas/*" in execution["exclude_patterns"]
     sphinx = CONFIG["sphinx"]
     # Sin recursive_update, html_theme_options borra los botones de lanzamiento.
     assert sphinx["recursive_update"] is True
     assert "sphinx_exercise" in sphinx["extra_extensions"]
     assert sphinx["config"]["language"] == "es"
-    extensiones = set(CONFIG["parse"]["myst_enable_extensions"])
-    faltan = {"amsmath", "colon_fence", "deflist", "dollarmath", "html_image", "substitution",
-              "tasklist", "attrs_inline"} - extensiones  # fmt: skip
-    assert not faltan, f"faltan extensiones de MyST: {sorted(faltan)}"
+    extensions = set(CONFIG["parse"]["myst_enable_extensions"])
+    missing = {"amsmath", "colon_fence", "deflist", "dollarmath", "html_image", "substitution",
+              "tasklist", "attrs_inline"} - extensions  # fmt: skip
+    assert not missing, f"faltan extensiones de MyST: {sorted(missing)}"
     assert CONFIG["bibtex_bibfiles"] == ["references.bib"]
 
 
-def test_botones_y_repositorio() -> None:
+def test_buttons_and_repository() -> None:
     repo = CONFIG["repository"]
     assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", repo["url"]), repo["url"]
+    assert repository_url() == repo["url"]
     assert repo["branch"] == "main"
     assert CONFIG["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
     html = CONFIG["html"]
@@ -137,238 +136,238 @@ def test_botones_y_repositorio() -> None:
     assert html["use_edit_page_button"]
 
 
-def test_constraints_fija_torch_cpu() -> None:
-    lineas = (RAIZ / "constraints.txt").read_text(encoding="utf-8").splitlines()
-    assert "torch==2.13.0" in [linea.strip() for linea in lineas]
+def test_constraints_pins_cpu_torch() -> None:
+    lines = (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines()
+    assert "torch==2.13.0" in [line.strip() for line in lines]
 
 
-def test_ci_solo_llama_a_make_test() -> None:
-    script = (RAIZ / ".ci" / "run").read_text(encoding="utf-8")
-    ordenes = [
-        linea.strip()
-        for linea in script.splitlines()
-        if linea.strip() and not linea.strip().startswith("#")
+def test_ci_only_calls_make_test() -> None:
+    script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    commands = [
+        line.strip()
+        for line in script.splitlines()
+        if line.strip() and not line.strip().startswith("#")
     ]
-    assert any(re.search(r"\bmake test\b", o) for o in ordenes)
-    assert not any(re.search(r"\bpytest\b|jupyter-book", o) for o in ordenes)
+    assert any(re.search(r"\bmake test\b", o) for o in commands)
+    assert not any(re.search(r"\bpytest\b|jupyter-book", o) for o in commands)
 
 
 # ---------------------------------------------------------------------------------------
 # Índice (_toc.yml)
 
 
-def test_indice_formato_y_capitulos() -> None:
+def test_toc_format_and_chapters() -> None:
     assert TOC["format"] == "jb-book"
     assert TOC["root"] == "intro"
-    entradas = _entradas_toc()
-    assert len(entradas) == len(set(entradas)), "hay entradas repetidas en _toc.yml"
-    capitulos = [e for e in entradas if e in CAPITULOS]
-    assert capitulos == CAPITULOS
-    for obligatoria in ("chapters/glosario", "chapters/bibliografia", "chapters/tareas/index"):
-        assert obligatoria in entradas
+    entries = _toc_entries()
+    assert len(entries) == len(set(entries)), "hay entradas repetidas en _toc.yml"
+    chapters = [e for e in entries if e in CHAPTERS]
+    assert chapters == CHAPTERS
+    for required in ("chapters/glosario", "chapters/bibliografia", "chapters/tareas/index"):
+        assert required in entries
 
 
-def test_paginas_propias_existen() -> None:
-    for entrada in ("intro", "chapters/00_introduccion", "chapters/glosario",
+def test_own_pages_exist() -> None:
+    for entry in ("intro", "chapters/00_introduccion", "chapters/glosario",
                     "chapters/bibliografia"):  # fmt: skip
-        assert _fuente(entrada) is not None, f"falta {entrada}.md"
+        assert _source(entry) is not None, f"falta {entry}.md"
 
 
-def test_entradas_del_indice_existen() -> None:
-    faltan = [e for e in _entradas_toc() if _fuente(e) is None]
-    if faltan and os.environ.get("CI"):
-        pytest.fail(f"entradas de _toc.yml sin archivo: {faltan}")
-    if faltan:
-        pytest.skip(f"páginas aún no escritas (en CI es un error): {faltan}")
+def test_toc_entries_exist() -> None:
+    missing = [e for e in _toc_entries() if _source(e) is None]
+    if missing and os.environ.get("CI"):
+        pytest.fail(f"entradas de _toc.yml sin archivo: {missing}")
+    if missing:
+        pytest.skip(f"páginas aún no escritas (en CI es un error): {missing}")
 
 
-def test_todas_las_paginas_estan_en_el_indice() -> None:
-    entradas = set(_entradas_toc())
-    fuera = []
-    for ruta in sorted((RAIZ / "chapters").rglob("*")):
-        if ruta.suffix not in {".ipynb", ".md"} or ".ipynb_checkpoints" in ruta.parts:
+def test_every_page_is_in_the_toc() -> None:
+    entries = set(_toc_entries())
+    outside = []
+    for path in sorted((ROOT / "chapters").rglob("*")):
+        if path.suffix not in {".ipynb", ".md"} or ".ipynb_checkpoints" in path.parts:
             continue
-        if "figuras" in ruta.parts:
+        if "figuras" in path.parts:
             continue
-        if ruta.relative_to(RAIZ).with_suffix("").as_posix() not in entradas:
-            fuera.append(_id(ruta))
-    assert not fuera, f"páginas que no están en _toc.yml: {fuera}"
+        if path.relative_to(ROOT).with_suffix("").as_posix() not in entries:
+            outside.append(_id(path))
+    assert not outside, f"páginas que no están en _toc.yml: {outside}"
 
 
 # ---------------------------------------------------------------------------------------
 # Cuadernos
 
 
-@pytest.mark.parametrize("ruta", _cuadernos(), ids=_id)
-def test_celda_de_colab_usa_el_repositorio_del_libro(ruta: Path) -> None:
-    url = CONFIG["repository"]["url"].rstrip("/")
-    primera = nbformat.read(ruta, as_version=4).cells[0]
-    assert primera.cell_type == "code"
-    assert f"git+{url}" in primera.source, (
+@pytest.mark.parametrize("path", _notebooks(), ids=_id)
+def test_colab_cell_uses_the_book_repository(path: Path) -> None:
+    url = repository_url()
+    first = nbformat.read(path, as_version=4).cells[0]
+    assert first.cell_type == "code"
+    assert f"git+{url}" in first.source, (
         f"la celda de Colab no instala desde {url} (la URL de _config.yml)"
     )
-    assert "remove-cell" in primera.metadata.get("tags", [])
+    assert "remove-cell" in first.metadata.get("tags", [])
 
 
-@pytest.mark.parametrize("ruta", _cuadernos(), ids=_id)
-def test_higiene_del_cuaderno(ruta: Path) -> None:
-    problemas = check_notebooks.problemas_de_cuaderno(ruta)
-    assert not problemas, "\n".join(problemas)
+@pytest.mark.parametrize("path", _notebooks(), ids=_id)
+def test_notebook_hygiene(path: Path) -> None:
+    problems = check_notebooks.notebook_problems(path)
+    assert not problems, "\n".join(problems)
 
 
-def test_la_comprobacion_de_higiene_detecta_salidas(tmp_path: Path) -> None:
+def test_hygiene_check_detects_outputs(tmp_path: Path) -> None:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = dict(check_notebooks.KERNELSPEC)
-    colab = nbformat.v4.new_code_cell(check_notebooks.celda_colab_esperada())
+    colab = nbformat.v4.new_code_cell(check_notebooks.expected_colab_cell())
     colab.metadata["tags"] = ["remove-cell"]
-    titulo = nbformat.v4.new_markdown_cell("# 1. Prueba")
-    dispositivo = nbformat.v4.new_code_cell("device = get_device()")
-    gpu = nbformat.v4.new_code_cell("x = 1")
-    gpu.metadata["tags"] = ["requires-gpu", "skip-execution"]
-    nb.cells = [colab, titulo, dispositivo, gpu]
-    ruta = tmp_path / "limpio.ipynb"
-    nbformat.write(nb, ruta)
-    assert check_notebooks.problemas_de_cuaderno(ruta) == []
+    title = nbformat.v4.new_markdown_cell("# 1. Prueba")
+    device_cell = nbformat.v4.new_code_cell("device = get_device()")
+    gpu_cell = nbformat.v4.new_code_cell("x = 1")
+    gpu_cell.metadata["tags"] = ["requires-gpu", "skip-execution"]
+    nb.cells = [colab, title, device_cell, gpu_cell]
+    path = tmp_path / "limpio.ipynb"
+    nbformat.write(nb, path)
+    assert check_notebooks.notebook_problems(path) == []
 
-    dispositivo.outputs = [nbformat.v4.new_output("stream", text="cpu\n")]
-    dispositivo.execution_count = 3
-    gpu.metadata["tags"] = ["requires-gpu"]
-    nbformat.write(nb, ruta)
-    problemas = " ".join(check_notebooks.problemas_de_cuaderno(ruta))
-    assert "salidas" in problemas and "execution_count" in problemas
-    assert "skip-execution" in problemas
+    device_cell.outputs = [nbformat.v4.new_output("stream", text="cpu\n")]
+    device_cell.execution_count = 3
+    gpu_cell.metadata["tags"] = ["requires-gpu"]
+    nbformat.write(nb, path)
+    problems = " ".join(check_notebooks.notebook_problems(path))
+    assert "salidas" in problems and "execution_count" in problems
+    assert "skip-execution" in problems
 
 
-def test_celdas_gpu_se_saltan_sin_gpu_y_fallan_con_require_gpu(tmp_path: Path) -> None:
+def test_gpu_cells_skip_without_gpu_and_fail_with_require_gpu(tmp_path: Path) -> None:
     """El conftest.py de la raíz salta las celdas requires-gpu (o las exige con REQUIRE_GPU)."""
     (tmp_path / "conftest.py").write_text(
-        (RAIZ / "conftest.py").read_text(encoding="utf-8"), encoding="utf-8"
+        (ROOT / "conftest.py").read_text(encoding="utf-8"), encoding="utf-8"
     )
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = dict(check_notebooks.KERNELSPEC)
     normal = nbformat.v4.new_code_cell("x = 1")
-    gpu = nbformat.v4.new_code_cell("y = x + 1")
-    gpu.metadata["tags"] = ["requires-gpu", "skip-execution"]
-    nb.cells = [normal, gpu]
+    gpu_cell = nbformat.v4.new_code_cell("y = x + 1")
+    gpu_cell.metadata["tags"] = ["requires-gpu", "skip-execution"]
+    nb.cells = [normal, gpu_cell]
     nbformat.write(nb, tmp_path / "gpu.ipynb")
 
     import torch
 
-    hay_gpu = torch.cuda.is_available()
+    has_gpu = torch.cuda.is_available()
 
-    def ejecutar(require_gpu: str) -> tuple[int, str]:
-        entorno = {**os.environ, "REQUIRE_GPU": require_gpu}
-        resultado = subprocess.run(
+    def run_pytest(require_gpu: str) -> tuple[int, str]:
+        env = {**os.environ, "REQUIRE_GPU": require_gpu}
+        result = subprocess.run(
             [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p",
              "no:cacheprovider", "-p", "no:xdist", "-rs", "gpu.ipynb"],
-            cwd=tmp_path, env=entorno, capture_output=True, text=True, timeout=300,
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
         )  # fmt: skip
-        return resultado.returncode, resultado.stdout + resultado.stderr
+        return result.returncode, result.stdout + result.stderr
 
-    codigo, salida = ejecutar("0")
-    assert codigo == 0, salida
-    if hay_gpu:
-        assert "2 passed" in salida, salida
+    code, output = run_pytest("0")
+    assert code == 0, output
+    if has_gpu:
+        assert "2 passed" in output, output
     else:
-        assert "1 passed, 1 skipped" in salida, salida
-        assert "requires-gpu" in salida and "no hay GPU" in salida
+        assert "1 passed, 1 skipped" in output, output
+        assert "requires-gpu" in output and "no hay GPU" in output
 
-    codigo, salida = ejecutar("1")
-    if hay_gpu:
-        assert codigo == 0 and "2 passed" in salida, salida
+    code, output = run_pytest("1")
+    if has_gpu:
+        assert code == 0 and "2 passed" in output, output
     else:
-        assert codigo != 0, salida
-        assert "REQUIRE_GPU=1 pero no hay GPU CUDA" in salida, salida
+        assert code != 0, output
+        assert "REQUIRE_GPU=1 pero no hay GPU CUDA" in output, output
 
 
 # ---------------------------------------------------------------------------------------
 # Bibliografía, citas y referencias cruzadas
 
-_CITA = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]+)`")
+_CITE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]+)`")
 _DOC = re.compile(r"\{doc\}`(?:[^`<]*<)?([^`>]+)>?`")
-_ETIQUETA_EJERCICIO = re.compile(r"^:::+\{exercise\}[^\n]*\n(?::[a-z-]+:[^\n]*\n)*?:label: *(\S+)", re.M)  # fmt: skip
-_SOLUCION = re.compile(r"^:::+\{solution\} *(\S+)", re.M)
+_EXERCISE_LABEL = re.compile(r"^:::+\{exercise\}[^\n]*\n(?::[a-z-]+:[^\n]*\n)*?:label: *(\S+)", re.M)  # fmt: skip
+_SOLUTION = re.compile(r"^:::+\{solution\} *(\S+)", re.M)
 
 
-def test_bibliografia_tiene_las_claves_del_curso() -> None:
-    entradas = _claves_bib()
-    faltan = CLAVES_OBLIGATORIAS - set(entradas)
-    assert not faltan, f"faltan en references.bib: {sorted(faltan)}"
-    for clave in CLAVES_OBLIGATORIAS:
-        entrada = entradas[clave]
-        assert entrada.fields.get("title"), f"{clave} sin título"
-        assert entrada.fields.get("year"), f"{clave} sin año"
-        assert entrada.persons.get("author"), f"{clave} sin autores"
+def test_bibliography_has_the_course_keys() -> None:
+    entries = _bib_entries()
+    missing = REQUIRED_KEYS - set(entries)
+    assert not missing, f"faltan en references.bib: {sorted(missing)}"
+    for key in REQUIRED_KEYS:
+        entry = entries[key]
+        assert entry.fields.get("title"), f"{key} sin título"
+        assert entry.fields.get("year"), f"{key} sin año"
+        assert entry.persons.get("author"), f"{key} sin autores"
 
 
-def test_una_sola_pagina_de_bibliografia() -> None:
-    con_directiva = [_id(r) for r in _paginas_existentes() if "{bibliography}" in _markdown_de(r)]
-    assert con_directiva == ["chapters/bibliografia.md"]
+def test_single_bibliography_page() -> None:
+    with_directive = [_id(r) for r in _existing_pages() if "{bibliography}" in _markdown_of(r)]
+    assert with_directive == ["chapters/bibliografia.md"]
 
 
-def test_las_citas_existen_en_la_bibliografia() -> None:
-    claves = set(_claves_bib())
-    faltan: dict[str, list[str]] = {}
-    for ruta in _paginas_existentes():
-        for grupo in _CITA.findall(_markdown_de(ruta)):
-            for clave in (c.strip() for c in grupo.split(",")):
-                if clave not in claves:
-                    faltan.setdefault(_id(ruta), []).append(clave)
-    assert not faltan, f"citas sin entrada en references.bib: {faltan}"
+def test_citations_exist_in_the_bibliography() -> None:
+    keys = set(_bib_entries())
+    missing: dict[str, list[str]] = {}
+    for path in _existing_pages():
+        for group in _CITE.findall(_markdown_of(path)):
+            for key in (c.strip() for c in group.split(",")):
+                if key not in keys:
+                    missing.setdefault(_id(path), []).append(key)
+    assert not missing, f"citas sin entrada en references.bib: {missing}"
 
 
-def test_referencias_doc_apuntan_a_paginas_del_libro() -> None:
-    entradas = set(_entradas_toc())
-    rotas: dict[str, list[str]] = {}
-    for ruta in _paginas_existentes():
-        for destino in _DOC.findall(_markdown_de(ruta)):
-            destino = destino.strip()
-            if destino.startswith("/"):
-                nombre = destino.lstrip("/")
+def test_doc_references_point_to_book_pages() -> None:
+    entries = set(_toc_entries())
+    broken: dict[str, list[str]] = {}
+    for path in _existing_pages():
+        for target in _DOC.findall(_markdown_of(path)):
+            target = target.strip()
+            if target.startswith("/"):
+                name = target.lstrip("/")
             else:
-                base = ruta.parent.relative_to(RAIZ)
-                nombre = os.path.normpath((base / destino).as_posix())
-            nombre = re.sub(r"\.(md|ipynb)$", "", nombre)
-            if nombre not in entradas:
-                rotas.setdefault(_id(ruta), []).append(destino)
-    assert not rotas, f"{{doc}} que no apuntan a una página del índice: {rotas}"
+                base = path.parent.relative_to(ROOT)
+                name = os.path.normpath((base / target).as_posix())
+            name = re.sub(r"\.(md|ipynb)$", "", name)
+            if name not in entries:
+                broken.setdefault(_id(path), []).append(target)
+    assert not broken, f"{{doc}} que no apuntan a una página del índice: {broken}"
 
 
-def test_ejercicios_con_etiqueta_unica_y_soluciones_validas() -> None:
-    etiquetas: dict[str, str] = {}
-    soluciones: list[tuple[str, str]] = []
-    for ruta in _paginas_existentes():
-        texto = _markdown_de(ruta)
-        for etiqueta in _ETIQUETA_EJERCICIO.findall(texto):
-            assert etiqueta not in etiquetas, (
-                f"etiqueta {etiqueta} repetida en {_id(ruta)} y {etiquetas[etiqueta]}"
+def test_exercises_have_unique_labels_and_valid_solutions() -> None:
+    labels: dict[str, str] = {}
+    solutions: list[tuple[str, str]] = []
+    for path in _existing_pages():
+        text = _markdown_of(path)
+        for label in _EXERCISE_LABEL.findall(text):
+            assert label not in labels, (
+                f"etiqueta {label} repetida en {_id(path)} y {labels[label]}"
             )
-            etiquetas[etiqueta] = _id(ruta)
-        soluciones += [(s, _id(ruta)) for s in _SOLUCION.findall(texto)]
-        assert "solution-start" not in texto, (
-            f"{_id(ruta)}: usa {{solution}} con :class: dropdown, no solution-start/end"
+            labels[label] = _id(path)
+        solutions += [(s, _id(path)) for s in _SOLUTION.findall(text)]
+        assert "solution-start" not in text, (
+            f"{_id(path)}: usa {{solution}} con :class: dropdown, no solution-start/end"
         )
-    huerfanas = [(s, r) for s, r in soluciones if s not in etiquetas]
-    assert not huerfanas, f"soluciones de ejercicios inexistentes: {huerfanas}"
+    orphans = [(s, r) for s, r in solutions if s not in labels]
+    assert not orphans, f"soluciones de ejercicios inexistentes: {orphans}"
 
 
 # ---------------------------------------------------------------------------------------
 # Páginas del marco
 
 
-def test_mapa_del_curso_en_la_portada() -> None:
-    intro = (RAIZ / "intro.md").read_text(encoding="utf-8")
-    for capitulo in CAPITULOS:
-        assert capitulo in intro, f"la portada no enlaza {capitulo}"
-    modulos = ["attention", "positional", "multihead", "normalization", "feedforward",
+def test_course_map_on_the_front_page() -> None:
+    intro = (ROOT / "intro.md").read_text(encoding="utf-8")
+    for chapter in CHAPTERS:
+        assert chapter in intro, f"la portada no enlaza {chapter}"
+    modules = ["attention", "positional", "multihead", "normalization", "feedforward",
                "blocks", "models", "data", "training", "scaling", "tareas"]  # fmt: skip
-    for modulo in modulos:
-        assert f"`{modulo}`" in intro, f"la portada no menciona el módulo {modulo}"
+    for module in modules:
+        assert f"`{module}`" in intro, f"la portada no menciona el módulo {module}"
 
 
-def test_glosario_cubre_los_terminos_del_curso() -> None:
-    glosario = (RAIZ / "chapters" / "glosario.md").read_text(encoding="utf-8").lower()
-    terminos = [
+def test_glossary_covers_the_course_terms() -> None:
+    glossary = (ROOT / "chapters" / "glosario.md").read_text(encoding="utf-8").lower()
+    terms = [
         "atención", "autoatención", "atención cruzada", "atención multi-cabeza", "cabeza",
         "consulta", "clave", "valor", "máscara causal", "máscara de relleno",
         "codificación posicional", "embedding", "token", "conexión residual",
@@ -379,36 +378,36 @@ def test_glosario_cubre_los_terminos_del_curso() -> None:
         "desvanecimiento del gradiente", "degradación", "pre-ln", "post-ln", "perplejidad",
         "precisión mixta",
     ]  # fmt: skip
-    faltan = [t for t in terminos if t not in glosario]
-    assert not faltan, f"faltan en el glosario: {faltan}"
+    missing = [t for t in terms if t not in glossary]
+    assert not missing, f"faltan en el glosario: {missing}"
 
 
-def test_estilo_bibliografico_en_espanol() -> None:
+def test_spanish_bibliography_style() -> None:
     """Las referencias se formatean con «En» y «y», no con «In» y «and»."""
     from pybtex.database import parse_file
 
     spec = importlib.util.spec_from_file_location(
-        "traducciones_es", RAIZ / "_ext" / "traducciones_es.py"
+        "traducciones_es", ROOT / "_ext" / "traducciones_es.py"
     )
-    modulo = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("traducciones_es", modulo)  # las dataclasses lo necesitan
-    spec.loader.exec_module(modulo)
-    datos = parse_file(str(RAIZ / "references.bib"))
-    estilo = modulo.EstiloBibliografiaEs()
-    textos = {
-        e.key: e.text.render_as("text") for e in estilo.format_entries(datos.entries.values())
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("traducciones_es", module)  # las dataclasses lo necesitan
+    spec.loader.exec_module(module)
+    data = parse_file(str(ROOT / "references.bib"))
+    style = module.EstiloBibliografiaEs()
+    texts = {
+        e.key: e.text.render_as("text") for e in style.format_entries(data.entries.values())
     }
-    assert " En Advances in Neural Information Processing Systems 30" in textos["vaswani2017"]
-    assert "Hochreiter y Jürgen Schmidhuber" in textos["hochreiter1997"]
-    assert " and " not in textos["hochreiter1997"]
-    assert "y otros" in textos["chowdhery2022"]
-    etiquetas = dict(
+    assert " En Advances in Neural Information Processing Systems 30" in texts["vaswani2017"]
+    assert "Hochreiter y Jürgen Schmidhuber" in texts["hochreiter1997"]
+    assert " and " not in texts["hochreiter1997"]
+    assert "y otros" in texts["chowdhery2022"]
+    labels = dict(
         zip(
-            [e.key for e in datos.entries.values()],
-            modulo.EtiquetasAutorAnio().format_labels(list(datos.entries.values())),
+            [e.key for e in data.entries.values()],
+            module.EtiquetasAutorAnio().format_labels(list(data.entries.values())),
             strict=True,
         )
     )
-    assert etiquetas["vaswani2017"] == "Vaswani et al., 2017"
-    assert etiquetas["ioffe2015"] == "Ioffe y Szegedy, 2015"
-    assert etiquetas["elman1990"] == "Elman, 1990"
+    assert labels["vaswani2017"] == "Vaswani et al., 2017"
+    assert labels["ioffe2015"] == "Ioffe y Szegedy, 2015"
+    assert labels["elman1990"] == "Elman, 1990"

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from _helpers import assert_parity, one_thread  # noqa: F401 (one_thread: fixture automática)
+from _helpers import assert_parity
 
 from transformer_lib import FeedForward
 from transformer_lib.feedforward import activation_fn

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 import torch
-from _helpers import assert_parity, nn_causal, nn_key_padding, one_thread  # noqa: F401 (one_thread: fixture automática)
+from _helpers import assert_parity, nn_causal, nn_key_padding
 from torch import nn
 
 from transformer_lib import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from _helpers import assert_parity, nn_causal, nn_key_padding, one_thread  # noqa: F401 (one_thread: fixture automática)
+from _helpers import assert_parity, nn_causal, nn_key_padding
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn

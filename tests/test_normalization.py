@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from _helpers import assert_parity, one_thread  # noqa: F401 (one_thread: fixture automática)
+from _helpers import assert_parity
 from torch import nn
 
 from transformer_lib import LayerNorm, SublayerConnection, from_torch, layer_norm

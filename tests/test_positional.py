@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import torch
-from _helpers import one_thread  # noqa: F401 (fixture automática: un hilo)
 
 from transformer_lib import (
     LearnedPositionalEncoding,

@@ -7,7 +7,7 @@ cadenas conocidas vuelve a aparecer (por ejemplo, tras actualizar el tema).
 
 Uso::
 
-    python tools/check_html.py [_build/html]
+    python -m tools.check_html [_build/html]
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 #: Textos en inglés que un lector vería (texto, títulos emergentes, etiquetas ARIA).
-PROHIBIDOS = (
+FORBIDDEN = (
     "Search this book",
     "Launch on",
     "Launch interactive content",
@@ -47,46 +47,46 @@ PROHIBIDOS = (
 
 #: Cadenas que se quedan en el HTML estático y se traducen al cargar la página
 #: (``_static/traducciones.js``): no cuentan como error.
-TOLERADOS = ('aria-label="Toggle hidden content"',)
+TOLERATED = ('aria-label="Toggle hidden content"',)
 
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.S | re.I)
-_CODIGO = re.compile(r'<div class="highlight[^"]*">.*?</div>', re.S)
+_CODE = re.compile(r'<div class="highlight[^"]*">.*?</div>', re.S)
 
 
-def problemas_de_pagina(html: str) -> list[str]:
+def page_problems(html: str) -> list[str]:
     """Cadenas prohibidas presentes en una página (sin contar scripts ni código)."""
     # Los textos de sphinx-togglebutton viven en un <script> de configuración.
-    configuracion = " ".join(
+    config_scripts = " ".join(
         s for s in _SCRIPT.findall(html) if "toggleHint" in s or "togglebutton" in s
     )
-    visible = _CODIGO.sub("", _SCRIPT.sub("", html))
-    for tolerado in TOLERADOS:
-        visible = visible.replace(tolerado, "")
-    encontrados = [p for p in PROHIBIDOS if p in visible]
-    encontrados += [p for p in ("Click to show", "Click to hide") if p in configuracion]
-    return sorted(set(encontrados))
+    visible = _CODE.sub("", _SCRIPT.sub("", html))
+    for tolerated in TOLERATED:
+        visible = visible.replace(tolerated, "")
+    found = [p for p in FORBIDDEN if p in visible]
+    found += [p for p in ("Click to show", "Click to hide") if p in config_scripts]
+    return sorted(set(found))
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    carpeta = Path(argv[0] if argv else "_build/html")
-    paginas = sorted(carpeta.rglob("*.html"))
-    if not paginas:
-        print(f"No hay páginas HTML en {carpeta}: construye antes el libro (make book).")
+    folder = Path(argv[0] if argv else "_build/html")
+    pages = sorted(folder.rglob("*.html"))
+    if not pages:
+        print(f"No hay páginas HTML en {folder}: construye antes el libro (make book).")
         return 1
     total = 0
-    for pagina in paginas:
-        if "_static" in pagina.parts or "_sources" in pagina.parts:
+    for page in pages:
+        if "_static" in page.parts or "_sources" in page.parts:
             continue
-        for texto in problemas_de_pagina(pagina.read_text(encoding="utf-8")):
+        for text in page_problems(page.read_text(encoding="utf-8")):
             total += 1
-            print(f"{pagina.relative_to(carpeta)}: texto en inglés: {texto!r}")
+            print(f"{page.relative_to(folder)}: texto en inglés: {text!r}")
     if total:
         print(
             f"\n{total} texto(s) de la interfaz en inglés: añade la traducción en _ext/traducciones_es.py"
         )
         return 1
-    print(f"{len(paginas)} páginas revisadas: la interfaz está en español.")
+    print(f"{len(pages)} páginas revisadas: la interfaz está en español.")
     return 0
 
 
