@@ -15,12 +15,12 @@ SHELL := /bin/bash
 
 # ---------------------------------------------------------------------------------------
 # Entorno virtual: se crea si falta y se reinstala cuando cambian pyproject.toml o
-# constraints.txt (el sello .venv/.instalado es más antiguo que ellos).
+# constraints.txt (el sello .venv/.installed es más antiguo que ellos).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
-STAMP  := $(VENV)/.instalado
+STAMP  := $(VENV)/.installed
 
 # Construcción del libro y cachés.
 BUILD       := _build

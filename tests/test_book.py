@@ -387,13 +387,13 @@ def test_spanish_bibliography_style() -> None:
     from pybtex.database import parse_file
 
     spec = importlib.util.spec_from_file_location(
-        "traducciones_es", ROOT / "_ext" / "traducciones_es.py"
+        "spanish_ui", ROOT / "_ext" / "spanish_ui.py"
     )
     module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("traducciones_es", module)  # las dataclasses lo necesitan
+    sys.modules.setdefault("spanish_ui", module)  # las dataclasses lo necesitan
     spec.loader.exec_module(module)
     data = parse_file(str(ROOT / "references.bib"))
-    style = module.EstiloBibliografiaEs()
+    style = module.SpanishBibliographyStyle()
     texts = {
         e.key: e.text.render_as("text") for e in style.format_entries(data.entries.values())
     }
@@ -404,7 +404,7 @@ def test_spanish_bibliography_style() -> None:
     labels = dict(
         zip(
             [e.key for e in data.entries.values()],
-            module.EtiquetasAutorAnio().format_labels(list(data.entries.values())),
+            module.AuthorYearLabels().format_labels(list(data.entries.values())),
             strict=True,
         )
     )

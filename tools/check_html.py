@@ -1,8 +1,8 @@
 """Busca textos de la interfaz en inglés en el libro ya construido (lo ejecuta ``make test``).
 
 Los temas (sphinx-book-theme, pydata-sphinx-theme) y myst-nb dejan algunas cadenas en
-inglés aunque ``language: es``; las traducimos en ``_ext/traducciones_es.py``,
-``_templates/`` y ``_static/traducciones.js``. Este script comprueba que ninguna de las
+inglés aunque ``language: es``; las traducimos en ``_ext/spanish_ui.py``,
+``_templates/`` y ``_static/spanish_ui.js``. Este script comprueba que ninguna de las
 cadenas conocidas vuelve a aparecer (por ejemplo, tras actualizar el tema).
 
 Uso::
@@ -46,7 +46,7 @@ FORBIDDEN = (
 )
 
 #: Cadenas que se quedan en el HTML estático y se traducen al cargar la página
-#: (``_static/traducciones.js``): no cuentan como error.
+#: (``_static/spanish_ui.js``): no cuentan como error.
 TOLERATED = ('aria-label="Toggle hidden content"',)
 
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.S | re.I)
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{page.relative_to(folder)}: texto en inglés: {text!r}")
     if total:
         print(
-            f"\n{total} texto(s) de la interfaz en inglés: añade la traducción en _ext/traducciones_es.py"
+            f"\n{total} texto(s) de la interfaz en inglés: añade la traducción en _ext/spanish_ui.py"
         )
         return 1
     print(f"{len(pages)} páginas revisadas: la interfaz está en español.")

@@ -24,7 +24,7 @@ from pybtex.plugin import register_plugin
 from pybtex.richtext import Text
 from pybtex.style.formatting.plain import Style as PlainStyle
 from pybtex.style.labels import BaseLabelStyle
-from pybtex.style.template import field as campo
+from pybtex.style.template import field as template_field
 from pybtex.style.template import (
     first_of,
     names,
@@ -91,45 +91,45 @@ SPHINX: dict[str, str] = {
 }
 
 
-class _Catalogo(gettext.NullTranslations):
+class _Catalog(gettext.NullTranslations):
     """Catálogo en memoria que delega en otro lo que no sabe traducir."""
 
-    def __init__(self, mensajes: dict[str, str]) -> None:
+    def __init__(self, messages: dict[str, str]) -> None:
         super().__init__()
-        self._mensajes = dict(mensajes)
+        self._messages = dict(messages)
 
     def gettext(self, message: str) -> str:
-        if message in self._mensajes:
-            return self._mensajes[message]
+        if message in self._messages:
+            return self._messages[message]
         if self._fallback is not None:
             return self._fallback.gettext(message)
         return message
 
 
-def _instalar(catalogo: str, mensajes: dict[str, str]) -> None:
+def _install(catalog: str, messages: dict[str, str]) -> None:
     """Pone ``mensajes`` por delante del catálogo ``catalogo`` ya cargado.
 
     Para los catálogos GNU se actualiza su diccionario en el sitio, porque las plantillas
     Jinja guardan una referencia al objeto traductor creado al arrancar el constructor.
     """
-    traductor = get_translator(catalogo)
-    if isinstance(traductor, gettext.GNUTranslations):
-        traductor._catalog.update(mensajes)  # noqa: SLF001 (API estable de gettext)
+    translator = get_translator(catalog)
+    if isinstance(translator, gettext.GNUTranslations):
+        translator._catalog.update(messages)  # noqa: SLF001 (API estable de gettext)
         return
-    nuevo = _Catalogo(mensajes)
-    if type(traductor) is not gettext.NullTranslations:
-        nuevo.add_fallback(traductor)
-    translators["general", catalogo] = nuevo
+    new = _Catalog(messages)
+    if type(translator) is not gettext.NullTranslations:
+        new.add_fallback(translator)
+    translators["general", catalog] = new
 
 
-def _al_iniciar_constructor(app: Sphinx) -> None:
+def _on_builder_inited(app: Sphinx) -> None:
     if not (app.config.language or "").startswith("es"):
         return
-    _instalar("booktheme", BOOKTHEME)
-    _instalar("sphinx", SPHINX)
+    _install("booktheme", BOOKTHEME)
+    _install("sphinx", SPHINX)
 
 
-class EtiquetasAutorAnio(BaseLabelStyle):
+class AuthorYearLabels(BaseLabelStyle):
     """Etiquetas «Apellido, año», «A y B, año» o «A et al., año» para la lista de referencias.
 
     Así la bibliografía usa las mismas etiquetas que las citas del texto. Si dos entradas
@@ -137,122 +137,122 @@ class EtiquetasAutorAnio(BaseLabelStyle):
     """
 
     def format_labels(self, sorted_entries):
-        etiquetas = [self._etiqueta(e) for e in sorted_entries]
-        repetidas = Counter(etiquetas)
-        vistas: Counter[str] = Counter()
-        for etiqueta in etiquetas:
-            if repetidas[etiqueta] > 1:
-                vistas[etiqueta] += 1
+        labels = [self._label(e) for e in sorted_entries]
+        repeated = Counter(labels)
+        seen: Counter[str] = Counter()
+        for label in labels:
+            if repeated[label] > 1:
+                seen[label] += 1
                 # "Autor, 2019" -> "Autor, 2019a"
-                yield etiqueta + "abcdefghijklmnopqrstuvwxyz"[vistas[etiqueta] - 1]
+                yield label + "abcdefghijklmnopqrstuvwxyz"[seen[label] - 1]
             else:
-                yield etiqueta
+                yield label
 
     @staticmethod
-    def _etiqueta(entrada) -> str:
-        personas = entrada.persons.get("author") or entrada.persons.get("editor") or []
-        apellidos = [
+    def _label(entry) -> str:
+        persons = entry.persons.get("author") or entry.persons.get("editor") or []
+        surnames = [
             Text.from_latex(" ".join(p.prelast_names + p.last_names)).render_as("text")
-            for p in personas
+            for p in persons
         ]
-        if not apellidos:
-            autores = entrada.fields.get("key", entrada.key)
-        elif len(apellidos) == 1:
-            autores = apellidos[0]
-        elif len(apellidos) == 2 and apellidos[1] != "others":
-            autores = f"{apellidos[0]} y {apellidos[1]}"
+        if not surnames:
+            authors = entry.fields.get("key", entry.key)
+        elif len(surnames) == 1:
+            authors = surnames[0]
+        elif len(surnames) == 2 and surnames[1] != "others":
+            authors = f"{surnames[0]} y {surnames[1]}"
         else:
-            autores = f"{apellidos[0]} et al."
-        return f"{autores}, {entrada.fields.get('year', 's. f.')}"
+            authors = f"{surnames[0]} et al."
+        return f"{authors}, {entry.fields.get('year', 's. f.')}"
 
 
-class EstiloBibliografiaEs(PlainStyle):
+class SpanishBibliographyStyle(PlainStyle):
     """Estilo ``plain`` de pybtex con las palabras fijas en español («En», «y», «Volumen»…)."""
 
     default_label_style = "autor_anio_es"
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        formatear = self.format_name
+        base_format_name = self.format_name
 
         def format_name(person, abbr=False):
             # «and others» en BibTeX: la lista de autores sigue; en español, «y otros».
             if str(person) == "others":
                 return words["otros"]
-            return formatear(person, abbr)
+            return base_format_name(person, abbr)
 
         self.format_name = format_name
 
     def format_names(self, role, as_sentence=True):
-        nombres = names(role, sep=", ", sep2=" y ", last_sep=" y ")
-        return sentence[nombres] if as_sentence else nombres
+        name_list = names(role, sep=", ", sep2=" y ", last_sep=" y ")
+        return sentence[name_list] if as_sentence else name_list
 
     def get_inproceedings_template(self, e):
-        plantilla = super().get_inproceedings_template(e)
-        return _reemplazar_palabra(plantilla, "In", "En")
+        template = super().get_inproceedings_template(e)
+        return _replace_word(template, "In", "En")
 
     def format_volume_and_series(self, e, as_sentence=True):
-        volumen = optional[
+        volume = optional[
             words[
-                together["Volumen" if as_sentence else "volumen", campo("volume")],
-                optional[words["de", campo("series")]],
+                together["Volumen" if as_sentence else "volumen", template_field("volume")],
+                optional[words["de", template_field("series")]],
             ]
         ]
-        numero = optional[
+        number = optional[
             words[
-                together["Número" if as_sentence else "número", campo("number")],
-                optional[words["en", campo("series")]],
+                together["Número" if as_sentence else "número", template_field("number")],
+                optional[words["en", template_field("series")]],
             ]
         ]
-        resultado = first_of[volumen, numero, optional_field("series")]
-        return sentence(capfirst=True)[resultado] if as_sentence else resultado
+        result = first_of[volume, number, optional_field("series")]
+        return sentence(capfirst=True)[result] if as_sentence else result
 
     def get_article_template(self, e):
-        plantilla = super().get_article_template(e)
-        return _reemplazar_palabra(plantilla, "pages", "págs.")
+        template = super().get_article_template(e)
+        return _replace_word(template, "pages", "págs.")
 
     def get_techreport_template(self, e):
-        plantilla = super().get_techreport_template(e)
-        return _reemplazar_palabra(plantilla, "Technical Report", "Informe técnico")
+        template = super().get_techreport_template(e)
+        return _replace_word(template, "Technical Report", "Informe técnico")
 
 
-def _reemplazar_palabra(nodo, antes: str, despues: str):
+def _replace_word(node, old: str, new_word: str):
     """Sustituye un literal de texto dentro de una plantilla de pybtex (recursivo)."""
-    hijos = getattr(nodo, "children", None)
-    if hijos is None:
-        return nodo
-    nuevos = [despues if h == antes else _reemplazar_palabra(h, antes, despues) for h in hijos]
-    nodo.children = nuevos
-    return nodo
+    children_ = getattr(node, "children", None)
+    if children_ is None:
+        return node
+    new_children = [new_word if child == old else _replace_word(child, old, new_word) for child in children_]
+    node.children = new_children
+    return node
 
 
-def _parentesis() -> BracketStyle:
+def _parentheses() -> BracketStyle:
     return BracketStyle(left="(", right=")")
 
 
-def _personas() -> PersonStyle:
+def _persons() -> PersonStyle:
     return PersonStyle(sep2=" y ", last_sep=" y ")
 
 
 @dataclass
-class EstiloCitasEs(AuthorYearReferenceStyle):
+class SpanishCitationStyle(AuthorYearReferenceStyle):
     """Citas autor-año con paréntesis y «y» entre dos autores: «(Ba y Hinton, 2016)»."""
 
-    bracket_parenthetical: BracketStyle = field(default_factory=_parentesis)
-    bracket_textual: BracketStyle = field(default_factory=_parentesis)
-    bracket_author: BracketStyle = field(default_factory=_parentesis)
-    bracket_label: BracketStyle = field(default_factory=_parentesis)
-    bracket_year: BracketStyle = field(default_factory=_parentesis)
-    person: PersonStyle = field(default_factory=_personas)
+    bracket_parenthetical: BracketStyle = field(default_factory=_parentheses)
+    bracket_textual: BracketStyle = field(default_factory=_parentheses)
+    bracket_author: BracketStyle = field(default_factory=_parentheses)
+    bracket_label: BracketStyle = field(default_factory=_parentheses)
+    bracket_year: BracketStyle = field(default_factory=_parentheses)
+    person: PersonStyle = field(default_factory=_persons)
 
 
-register_plugin("pybtex.style.labels", "autor_anio_es", EtiquetasAutorAnio)
-register_plugin("pybtex.style.formatting", "es", EstiloBibliografiaEs)
+register_plugin("pybtex.style.labels", "autor_anio_es", AuthorYearLabels)
+register_plugin("pybtex.style.formatting", "es", SpanishBibliographyStyle)
 sphinxcontrib.bibtex.plugin.register_plugin(
-    "sphinxcontrib.bibtex.style.referencing", "author_year_es", EstiloCitasEs
+    "sphinxcontrib.bibtex.style.referencing", "author_year_es", SpanishCitationStyle
 )
 
 
 def setup(app: Sphinx) -> dict[str, object]:
-    app.connect("builder-inited", _al_iniciar_constructor)
+    app.connect("builder-inited", _on_builder_inited)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1.0"}
