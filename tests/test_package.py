@@ -287,3 +287,82 @@ def test_names_imported_by_notebooks_exist(path: Path) -> None:
             except ImportError:
                 missing.append(f"{module_name}.{name}")
     assert not missing, f"{_id(path)} importa nombres que no existen: {missing}"
+
+
+# ---------------------------------------------------------------------------------------
+# Capas: las importaciones solo bajan (también las que están dentro de funciones)
+
+#: El orden de CONTRIBUTING.md («Mapa del paquete»): cada componente solo importa los de su
+#: nivel o de niveles anteriores.
+LAYERS = [
+    {"_checks", "utils", "files", "environment"},
+    {"attention", "positional", "normalization", "feedforward"},
+    {"multihead"},
+    {"blocks"},
+    {"models"},
+    {"data"},
+    {"training"},
+    {"scaling"},
+    {"interop"},
+    {"plots", "diagrams"},
+    {"cli"},
+    {"tareas"},
+]
+RANK = {name: level for level, names in enumerate(LAYERS) for name in names}
+
+
+def _component(module: str) -> str | None:
+    """``transformer_lib.training.loop`` → ``training``; la raíz del paquete → None."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[0] == "transformer_lib" else None
+
+
+def _all_internal_imports() -> list[tuple[str, str, str]]:
+    """(módulo, módulo importado, función que lo importa o '') para todo el paquete.
+
+    A diferencia de :func:`import_graph`, incluye las importaciones dentro de funciones.
+    """
+    found = []
+    for name, path in _module_files().items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        is_package = path.name == "__init__.py"
+        parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                targets = [_resolve_from(name, is_package, node)]
+            else:
+                continue
+            function, parent = "", parents.get(node)
+            while parent is not None:
+                if isinstance(parent, ast.FunctionDef | ast.AsyncFunctionDef):
+                    function = parent.name
+                    break
+                parent = parents.get(parent)
+            found += [(name, t, function) for t in targets if t.startswith("transformer_lib")]
+    return found
+
+
+def test_every_component_has_a_layer() -> None:
+    components = {_component(name) for name in _module_files()} - {None, "__main__"}
+    assert components <= set(RANK), f"sin capa en LAYERS: {sorted(components - set(RANK))}"
+
+
+def test_imports_only_go_down_the_layers() -> None:
+    """Ninguna importación sube de capa, ni siquiera dentro de una función.
+
+    Únicas excepciones: los ``__main__`` (puntos de entrada) y los ``__getattr__`` de módulo
+    (PEP 562) que reenvían un nombre antiguo a su nuevo sitio, p. ej.
+    ``transformer_lib.training.plot_history`` → ``transformer_lib.plots``.
+    """
+    upward = []
+    for module, target, function in _all_internal_imports():
+        source, dest = _component(module), _component(target)
+        if source is None or dest is None or module.endswith(".__main__"):
+            continue
+        if function == "__getattr__":
+            continue
+        if RANK[dest] > RANK[source]:
+            upward.append(f"{module} → {target}" + (f" (en {function})" if function else ""))
+    assert not upward, "importaciones que suben de capa:\n" + "\n".join(upward)

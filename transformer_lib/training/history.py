@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from ..utils import DictConvertible
-
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
 
 
 @dataclass
@@ -57,13 +52,3 @@ class History(DictConvertible):
     def final_train_loss(self) -> float:
         """Última pérdida de entrenamiento medida sobre lotes fijos (NaN si no hubo evaluación)."""
         return self.eval_train_loss[-1] if self.eval_train_loss else float("nan")
-
-    def plot(self, ax: Axes | None = None) -> Figure:
-        """Atajo de :func:`transformer_lib.plots.plot_history` (lo usa el capítulo 7).
-
-        Importa ``transformer_lib.plots`` (y con él matplotlib) solo al llamarlo: los gráficos
-        están en una capa por encima del entrenamiento.
-        """
-        from ..plots import plot_history
-
-        return plot_history(self, ax)
