@@ -200,7 +200,7 @@ def test_signals_as_exceptions_restores_handler():
 
 
 def test_read_text_missing_names_file(tmp_path):
-    with pytest.raises(UnreadableFileError, match=r"No puedo leer el tokenizador .*nada\.json: no existe\. Vuelve"):
+    with pytest.raises(UnreadableFileError, match=r"No encuentro el tokenizador .*nada\.json: no existe\. Vuelve"):
         read_text(tmp_path / "nada.json", what="el tokenizador", hint="Vuelve a guardarlo.")
 
 
@@ -211,8 +211,8 @@ def test_read_text_permission_denied_is_spanish(tmp_path, monkeypatch):
     def denied(self, *a, **k):
         raise PermissionError(13, "Permission denied", str(self))
 
-    monkeypatch.setattr(Path, "read_text", denied)
-    with pytest.raises(UnreadableFileError, match=r"secreto\.txt: no tienes permiso\."):
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    with pytest.raises(UnreadableFileError, match=r"secreto\.txt: no tienes permiso para leerlo\."):
         read_text(path, what="el corpus")
 
 
@@ -226,7 +226,7 @@ def test_read_text_not_utf8(tmp_path):
 def test_read_json_broken_says_line_and_column(tmp_path):
     path = tmp_path / "checkpoint.json"
     path.write_text('{"a": 1,\n "b": }')
-    with pytest.raises(UnreadableFileError, match=r"El checkpoint .*checkpoint\.json está dañado: no es JSON válido \(línea 2, columna 7\)"):
+    with pytest.raises(UnreadableFileError, match=r"El checkpoint .*checkpoint\.json está dañado: no es un JSON válido \(línea 2, columna 7\)"):
         read_json(path, what="el checkpoint")
 
 

@@ -1,27 +1,14 @@
-"""Archivos que no se pierden: rutas de salida comprobadas antes de trabajar, escrituras
-atómicas que se limpian solas y lecturas con errores en español que nombran el archivo.
+"""Escribir sin perder nada: rutas de salida comprobadas antes, escrituras atómicas y señales.
 
-Lo usan todas las órdenes que escriben algo del usuario (checkpoints, resultados de
-barridos, cuadernos y plantillas generados, cachés) y todas las que lo leen.
-
-Tres garantías:
-
-1. **Nada del usuario se mueve ni se borra.** :func:`check_output_path` se llama *antes* de
-   empezar el trabajo: la ruta de salida debe no existir, o ser algo nuestro (un checkpoint,
-   un archivo de resultados) que el usuario pidió sobrescribir. Cualquier otra cosa se
-   rechaza con un mensaje que la nombra y dice qué hacer.
-2. **El destino queda entero: la versión vieja o la nueva.** :func:`atomic_file` y
-   :func:`atomic_directory` escriben en un temporal *junto al destino* y lo renombran al
-   final; si algo falla (una excepción, Ctrl-C o SIGTERM con :func:`signals_as_exceptions`),
-   el temporal se borra.
-3. **Permisos normales.** Lo que se crea respeta la ``umask`` (no el 0700/0600 de
-   ``tempfile``), para que un compañero o el servidor web puedan leerlo.
+- :func:`check_output_path`: antes de trabajar, ¿se puede escribir ahí sin destruir nada?
+- :func:`atomic_file`, :func:`atomic_directory`, :func:`write_text_atomic`,
+  :func:`write_json_atomic`: un temporal junto al destino que se renombra al final.
+- :func:`signals_as_exceptions`: SIGTERM como excepción, para que los ``finally`` limpien.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import secrets
@@ -32,56 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = [
-    "FileProblem",
-    "OutputPathError",
-    "UnreadableFileError",
-    "Terminated",
-    "check_output_path",
-    "atomic_file",
-    "atomic_directory",
-    "write_text_atomic",
-    "write_json_atomic",
-    "read_text",
-    "read_json",
-    "describe_os_error",
-    "signals_as_exceptions",
-    "current_umask",
-]
-
-
-class FileProblem(ValueError):
-    """Un problema con un archivo del usuario, explicado en una línea en español."""
-
-
-class OutputPathError(FileProblem):
-    """La ruta donde se iba a escribir no se puede usar (existe, no es nuestra, no se puede escribir)."""
-
-
-class UnreadableFileError(FileProblem):
-    """Un archivo que no se puede leer o que está dañado (truncado, mal formado, de otro modelo)."""
-
-
-class Terminated(BaseException):  # noqa: N818 (como KeyboardInterrupt: no es un «Error»)
-    """La señal SIGTERM convertida en excepción, para que los ``finally`` limpien."""
-
-
-_OS_ERRORS = {
-    errno.ENOENT: "no existe",
-    errno.EACCES: "no tienes permiso",
-    errno.EPERM: "la operación no está permitida",
-    errno.EISDIR: "es una carpeta, no un archivo",
-    errno.ENOTDIR: "una parte de la ruta no es una carpeta",
-    errno.EROFS: "está en un sistema de archivos de solo lectura",
-    errno.ENOSPC: "no queda espacio en el disco",
-    errno.EINVAL: "el archivo está dañado o no es válido",
-    errno.EEXIST: "ya existe",
-}
-
-
-def describe_os_error(err: OSError) -> str:
-    """Describe en español un ``OSError`` (sin la ruta, que pone quien llama)."""
-    return _OS_ERRORS.get(err.errno, err.strerror or type(err).__name__)
+from .problems import OutputPathError, Terminated, describe_os_error
 
 
 def current_umask() -> int:
@@ -95,18 +33,36 @@ def current_umask() -> int:
     return mask
 
 
-def _nearest_existing(path: Path) -> Path:
+def _exists(path: Path, target: Path, flag: str | None) -> bool:
+    """Como ``path.exists()`` (sin seguir el último enlace), pero sin permiso da un error claro."""
+    try:
+        path.lstat()
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError as err:
+        raise OutputPathError(
+            f"No puedo comprobar {path} ({describe_os_error(err)}), así que no sé si guardar "
+            f"{target} destruiría algo. {_choose_another(flag)} o cambia los permisos de la carpeta."
+        ) from err
+    return True
+
+
+def _nearest_existing(path: Path, target: Path, flag: str | None) -> Path:
     for parent in (path, *path.parents):
-        if parent.exists():
+        if _exists(parent, target, flag):
             return parent
     return Path(os.sep)
 
 
-def _check_writable_folder(folder: Path, target: Path, flag: str) -> None:
+def _choose_another(flag: str | None) -> str:
+    return f"Elige otra ruta con {flag}" if flag else "Elige otra ruta"
+
+
+def _check_writable_folder(folder: Path, target: Path, flag: str | None) -> None:
     """Comprueba de verdad que se puede crear un archivo en ``folder`` (y lo borra)."""
     if not folder.is_dir():
         raise OutputPathError(
-            f"No puedo escribir {target}: {folder} no es una carpeta. Elige otra ruta con {flag}."
+            f"No puedo escribir {target}: {folder} no es una carpeta. {_choose_another(flag)}."
         )
     probe = folder / f".transformer_lib-probe-{secrets.token_hex(4)}"
     try:
@@ -114,10 +70,17 @@ def _check_writable_folder(folder: Path, target: Path, flag: str) -> None:
     except OSError as err:
         raise OutputPathError(
             f"No puedo escribir en {folder} ({describe_os_error(err)}), así que no podría "
-            f"guardar {target}. Elige otra ruta con {flag} o cambia los permisos de la carpeta."
+            f"guardar {target}. {_choose_another(flag)} o cambia los permisos de la carpeta."
         ) from err
     os.close(fd)
     probe.unlink()
+
+
+def _is_empty_folder(path: Path) -> bool:
+    try:
+        return path.is_dir() and not path.is_symlink() and next(path.iterdir(), None) is None
+    except OSError:
+        return False
 
 
 def check_output_path(
@@ -126,22 +89,28 @@ def check_output_path(
     what: str,
     is_ours: Callable[[Path], bool],
     overwrite: bool = False,
-    flag: str = "--out",
+    flag: str | None = "--out",
     overwrite_flag: str = "--overwrite",
+    accept_empty_folder: bool = False,
 ) -> Path:
     """Comprueba una ruta de salida **antes** de empezar el trabajo.
 
-    Se acepta si no existe (y se puede crear), o si existe, es algo nuestro
-    (``is_ours(path)``) y se pidió sobrescribirlo. No crea nada: solo prueba a escribir un
-    archivo temporal en la carpeta existente más cercana y lo borra.
+    Se acepta si no existe (y se puede crear), si existe, es algo nuestro (``is_ours(path)``)
+    y se pidió sobrescribirlo, o (con ``accept_empty_folder``) si es una carpeta vacía. No
+    crea nada: solo prueba a escribir un archivo temporal en la carpeta existente más cercana
+    y lo borra.
 
     Parámetros:
         path: la ruta donde se escribirá.
         what: qué se escribe, para los mensajes («checkpoint», «archivo de resultados»…).
         is_ours: dice si lo que ya hay en ``path`` lo escribió transformer_lib.
         overwrite: si el usuario pidió sobrescribir algo nuestro.
-        flag: la opción de la línea de órdenes que da la ruta (para los mensajes).
-        overwrite_flag: la opción que permite sobrescribir (para los mensajes).
+        flag: la opción de la línea de órdenes que da la ruta (para los mensajes); None si
+            la ruta llega como argumento de una función.
+        overwrite_flag: cómo se pide sobrescribir (para los mensajes), p. ej. ``"--overwrite"``
+            u ``"overwrite=True"``.
+        accept_empty_folder: si una carpeta vacía vale como destino (para salidas que son
+            carpetas, como un checkpoint: reemplazarla no pierde nada).
 
     Devuelve:
         La ruta como ``Path``.
@@ -151,20 +120,21 @@ def check_output_path(
     """
     path = Path(path)
     if path.name in ("", ".", ".."):
-        raise OutputPathError(f"{flag}={str(path)!r} no es una ruta de {what} válida: ponle un nombre.")
-    if path.exists() or path.is_symlink():
+        shown = f"{flag}={str(path)!r}" if flag else repr(str(path))
+        raise OutputPathError(f"{shown} no es una ruta de {what} válida: ponle un nombre.")
+    if _exists(path, path, flag) and not (accept_empty_folder and _is_empty_folder(path)):
         if not is_ours(path):
             kind = "una carpeta" if path.is_dir() else "un archivo"
             raise OutputPathError(
                 f"{path} ya existe y es {kind} que no es un {what} de transformer_lib: no lo "
-                f"toco. Elige otra ruta con {flag}."
+                f"toco. {_choose_another(flag)}."
             )
         if not overwrite:
             raise OutputPathError(
-                f"Ya existe el {what} {path}. Añade {overwrite_flag} para reemplazarlo o elige "
-                f"otra ruta con {flag}."
+                f"Ya existe el {what} {path}. Añade {overwrite_flag} para reemplazarlo o "
+                f"{_choose_another(flag).lower()}."
             )
-    _check_writable_folder(_nearest_existing(path.parent), path, flag)
+    _check_writable_folder(_nearest_existing(path.parent, path, flag), path, flag)
     return path
 
 
@@ -184,6 +154,15 @@ def _signals_blocked() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _remove(path: Path) -> None:
+    """Borra un temporal (archivo o carpeta) si existe, sin fallar."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
 
 
 @contextlib.contextmanager
@@ -210,8 +189,8 @@ def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
                 os.fsync(f.fileno())
         os.replace(tmp, target)
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        with _signals_blocked():  # que un segundo Ctrl-C no deje la limpieza a medias
+            _remove(tmp)
 
 
 @contextlib.contextmanager
@@ -226,9 +205,9 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temporary_name(target, "tmp")
-    os.mkdir(tmp)  # respeta la umask (tempfile.mkdtemp crearía 0700)
     old: Path | None = None
     try:
+        os.mkdir(tmp)  # respeta la umask (tempfile.mkdtemp crearía 0700)
         yield tmp
         with _signals_blocked():
             if target.exists() or target.is_symlink():
@@ -242,13 +221,10 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
                     old = None
                 raise
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None:
-            if old.is_dir() and not old.is_symlink():
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                with contextlib.suppress(FileNotFoundError):
-                    old.unlink()
+        with _signals_blocked():  # que un segundo Ctrl-C no deje la limpieza a medias
+            _remove(tmp)
+            if old is not None:
+                _remove(old)
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
@@ -261,46 +237,6 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
 def write_json_atomic(path: str | os.PathLike, data: Any, indent: int | None = 2) -> Path:
     """Escribe ``data`` como JSON legible (UTF-8) en ``path`` de forma atómica."""
     return write_text_atomic(path, json.dumps(data, indent=indent, ensure_ascii=False) + "\n")
-
-
-def read_text(path: str | os.PathLike, *, what: str, hint: str = "") -> str:
-    """Lee un archivo de texto UTF-8; los errores salen en español con su nombre.
-
-    Parámetros:
-        path: el archivo.
-        what: qué es, para el mensaje («el checkpoint», «el tokenizador»…).
-        hint: qué hacer si falla (se añade al mensaje).
-
-    Lanza:
-        UnreadableFileError: si no existe, no se puede leer o no es UTF-8.
-    """
-    path = Path(path)
-    suffix = f" {hint}" if hint else ""
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise UnreadableFileError(
-            f"No puedo leer {what} {path}: no es texto UTF-8 (byte {err.start}).{suffix}"
-        ) from err
-    except OSError as err:
-        raise UnreadableFileError(f"No puedo leer {what} {path}: {describe_os_error(err)}.{suffix}") from err
-
-
-def read_json(path: str | os.PathLike, *, what: str, hint: str = "") -> Any:
-    """Lee un archivo JSON; los errores de lectura y de formato salen en español con su nombre.
-
-    Lanza:
-        UnreadableFileError: si no se puede leer o no es JSON válido (dice la línea y columna).
-    """
-    text = read_text(path, what=what, hint=hint)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        suffix = f" {hint}" if hint else ""
-        raise UnreadableFileError(
-            f"{what.capitalize()} {path} está dañado: no es JSON válido (línea {err.lineno}, "
-            f"columna {err.colno}).{suffix}"
-        ) from err
 
 
 @contextlib.contextmanager
