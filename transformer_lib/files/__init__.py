@@ -28,6 +28,7 @@ atómica, señales) y :mod:`~transformer_lib.files.reading` (leer con errores en
 from .problems import (
     FileAccessError,
     FileProblem,
+    FileWriteError,
     MissingFileError,
     OutputPathError,
     Terminated,
@@ -48,6 +49,7 @@ from .writing import (
 __all__ = [
     "FileProblem",
     "OutputPathError",
+    "FileWriteError",
     "UnreadableFileError",
     "FileAccessError",
     "MissingFileError",

@@ -18,6 +18,13 @@ class OutputPathError(FileProblem):
     """La ruta donde se iba a escribir no se puede usar (existe, no es nuestra, no se puede escribir)."""
 
 
+class FileWriteError(FileProblem, OSError):
+    """No se pudo terminar de escribir (disco lleno, permisos…); el destino quedó como estaba.
+
+    Es también un ``OSError``, como el error del sistema que lo causó.
+    """
+
+
 class UnreadableFileError(FileProblem):
     """Un archivo que no se puede leer o que está dañado (truncado, mal formado, de otro modelo)."""
 
@@ -49,9 +56,13 @@ _OS_ERRORS = {
     errno.ENOSPC: "no queda espacio en el disco",
     errno.EINVAL: "el archivo está dañado o no es válido",
     errno.EEXIST: "ya existe",
+    errno.EIO: "error de entrada/salida del disco",
+    errno.ENAMETOOLONG: "el nombre es demasiado largo",
+    errno.EDQUOT: "se acabó tu cuota de disco",
+    errno.ENOTEMPTY: "la carpeta no está vacía",
 }
 
 
 def describe_os_error(err: OSError) -> str:
     """Describe en español un ``OSError`` (sin la ruta, que pone quien llama)."""
-    return _OS_ERRORS.get(err.errno, err.strerror or type(err).__name__)
+    return _OS_ERRORS.get(err.errno) or err.strerror or str(err) or type(err).__name__

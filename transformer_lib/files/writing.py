@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import secrets
@@ -19,7 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .problems import OutputPathError, Terminated, describe_os_error
+from .problems import FileProblem, FileWriteError, OutputPathError, Terminated, describe_os_error
 
 
 def current_umask() -> int:
@@ -156,13 +157,38 @@ def _signals_blocked() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-def _remove(path: Path) -> None:
-    """Borra un temporal (archivo o carpeta) si existe, sin fallar."""
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+# Los errores del sistema que quieren decir «no se pudo escribir» (otros, como los de red de una
+# descarga dentro del bloque, se dejan pasar tal cual).
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EACCES, errno.EPERM,
+                 errno.ENAMETOOLONG, errno.EFBIG}
+
+
+@contextlib.contextmanager
+def _write_errors_explained(target: Path) -> Iterator[None]:
+    """Convierte en :class:`FileWriteError` (en español) los errores de escritura del bloque."""
+    existed = target.exists()
+    try:
+        yield
+    except OSError as err:
+        if isinstance(err, FileProblem) or err.errno not in _WRITE_ERRNOS:
+            raise
+        after = f"{target} sigue como estaba" if existed else "no ha quedado nada a medias"
+        raise FileWriteError(f"No pude guardar {target}: {describe_os_error(err)}; {after}.") from err
+
+
+@contextlib.contextmanager
+def _cleaned_up(temporaries: list[Path]) -> Iterator[None]:
+    """Al salir del bloque (como sea) borra los temporales de la lista que existan."""
+    try:
+        yield
+    finally:
+        with _signals_blocked():  # que un segundo Ctrl-C no deje la limpieza a medias
+            for path in temporaries:
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    with contextlib.suppress(FileNotFoundError):
+                        path.unlink()
 
 
 @contextlib.contextmanager
@@ -179,18 +205,15 @@ def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
             tmp.write_text(texto)
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temporary_name(target, "tmp")
-    try:
+    with _write_errors_explained(target), _cleaned_up([tmp]):
+        target.parent.mkdir(parents=True, exist_ok=True)
         yield tmp
         if tmp.exists():
             os.chmod(tmp, 0o666 & ~current_umask())
             with open(tmp, "rb") as f:
                 os.fsync(f.fileno())
         os.replace(tmp, target)
-    finally:
-        with _signals_blocked():  # que un segundo Ctrl-C no deje la limpieza a medias
-            _remove(tmp)
 
 
 @contextlib.contextmanager
@@ -203,28 +226,25 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     el bloque falla, la carpeta temporal se borra. Las carpetas creadas respetan la ``umask``.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temporary_name(target, "tmp")
-    old: Path | None = None
-    try:
+    old = _temporary_name(target, "old")
+    temporaries = [tmp, old]
+    with _write_errors_explained(target), _cleaned_up(temporaries):
+        target.parent.mkdir(parents=True, exist_ok=True)
         os.mkdir(tmp)  # respeta la umask (tempfile.mkdtemp crearía 0700)
         yield tmp
         with _signals_blocked():
-            if target.exists() or target.is_symlink():
-                old = _temporary_name(target, "old")
+            moved = target.exists() or target.is_symlink()
+            if moved:
                 os.replace(target, old)
             try:
                 os.replace(tmp, target)
             except BaseException:
-                if old is not None:  # se deja la versión anterior donde estaba
+                if moved:  # se deja la versión anterior donde estaba
+                    temporaries.remove(old)  # y si ni eso se puede, no se borra
                     os.replace(old, target)
-                    old = None
+                    temporaries.append(old)
                 raise
-    finally:
-        with _signals_blocked():  # que un segundo Ctrl-C no deje la limpieza a medias
-            _remove(tmp)
-            if old is not None:
-                _remove(old)
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
