@@ -234,3 +234,102 @@ def test_write_text_atomic_creates_parents(tmp_path):
     target = tmp_path / "x" / "y.txt"
     write_text_atomic(target, "hola")
     assert target.read_text(encoding="utf-8") == "hola"
+
+
+# ---------------------------------------------------------------------------------------
+# Más casos: carpetas vacías, mensajes de la API, errores de escritura en español
+
+
+def test_empty_folder_is_accepted_only_when_asked(tmp_path):
+    empty = tmp_path / "vacia"
+    empty.mkdir()
+    with pytest.raises(OutputPathError, match=r"vacia ya existe y es una carpeta"):
+        check_output_path(empty, what="checkpoint", is_ours=never_ours)
+    assert check_output_path(empty, what="checkpoint", is_ours=never_ours, accept_empty_folder=True) == empty
+    (empty / "algo.txt").write_text("x")
+    with pytest.raises(OutputPathError, match=r"no lo toco"):
+        check_output_path(empty, what="checkpoint", is_ours=never_ours, accept_empty_folder=True)
+
+
+def test_messages_without_a_flag_speak_of_the_api(tmp_path):
+    ckpt = tmp_path / "ckpt"
+    ckpt.mkdir()
+    (ckpt / "x").write_text("x")
+    with pytest.raises(OutputPathError) as err:
+        check_output_path(ckpt, what="checkpoint", is_ours=always_ours, flag=None, overwrite_flag="overwrite=True")
+    assert str(err.value) == f"Ya existe el checkpoint {ckpt}. Añade overwrite=True para reemplazarlo o elige otra ruta."
+    with pytest.raises(OutputPathError, match=r"^'\.' no es una ruta de checkpoint válida"):
+        check_output_path(".", what="checkpoint", is_ours=never_ours, flag=None)
+
+
+def test_folder_that_cannot_be_looked_into_is_refused(tmp_path, monkeypatch):
+    target = tmp_path / "privada" / "ckpt"
+    real_lstat = Path.lstat
+
+    def denied(self):
+        if self == target:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_lstat(self)
+
+    monkeypatch.setattr(Path, "lstat", denied)
+    with pytest.raises(OutputPathError, match=r"No puedo comprobar .*ckpt \(no tienes permiso\), así que no sé"):
+        check_output_path(target, what="checkpoint", is_ours=never_ours)
+
+
+def test_disk_full_inside_the_block_is_spanish_and_leaves_nothing(tmp_path):
+    from transformer_lib.files import FileWriteError
+
+    with pytest.raises(FileWriteError, match=r"No pude guardar .*ckpt: no queda espacio en el disco; no ha quedado"):
+        with atomic_directory(tmp_path / "ckpt") as tmp:
+            (tmp / "a.bin").write_bytes(b"x")
+            raise OSError(28, "No space left on device")
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(OSError, match=r"No pude guardar .*res\.json: se acabó tu cuota"):
+        with atomic_file(tmp_path / "res.json"):
+            raise OSError(122, "Disk quota exceeded")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_other_errors_inside_the_block_pass_unchanged(tmp_path):
+    """Un error de red durante una descarga no es «no pude guardar»: se deja como está."""
+    with pytest.raises(ConnectionError, match="sin red"), atomic_file(tmp_path / "libro.txt") as tmp:
+        tmp.write_text("a medias")
+        raise ConnectionError("sin red")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_old_version_is_kept_if_it_cannot_even_be_restored(tmp_path, monkeypatch):
+    """Si fallan el renombrado final y el de vuelta, la versión anterior no se borra."""
+    target = tmp_path / "ckpt"
+    target.mkdir()
+    (target / "viejo.txt").write_text("v")
+    real_replace = os.replace
+    calls = []
+
+    def broken(src, dst):
+        calls.append(1)
+        if len(calls) >= 2:
+            raise OSError(5, "Input/output error")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", broken)
+    with pytest.raises(OSError), atomic_directory(target) as tmp:
+        (tmp / "nuevo.txt").write_text("n")
+    monkeypatch.undo()
+    (old,) = [p for p in tmp_path.iterdir() if p.name.startswith(".ckpt.old-")]
+    assert (old / "viejo.txt").read_text() == "v"
+
+
+def test_is_file_and_read_bytes(tmp_path, monkeypatch):
+    from transformer_lib.files import FileAccessError, MissingFileError, is_file, read_bytes
+
+    path = tmp_path / "a.bin"
+    assert not is_file(path, "el archivo")
+    with pytest.raises(MissingFileError, match=r"No encuentro el archivo .*a\.bin: no existe\. Haz X\.") as err:
+        read_bytes(path, "el archivo", "Haz X.")
+    assert isinstance(err.value, FileNotFoundError)
+    path.write_bytes(b"\x00\x01")
+    assert is_file(path, "el archivo") and read_bytes(path, "el archivo") == b"\x00\x01"
+    assert not is_file(tmp_path, "el archivo")
+    with pytest.raises(FileAccessError, match=r"es una carpeta, no un archivo"):
+        read_bytes(tmp_path, "el archivo")
