@@ -145,7 +145,9 @@ def test_atomic_directory_keeps_old_version_on_interrupt(tmp_path):
     assert leftovers(tmp_path) == []
 
 
-def test_atomic_directory_restores_old_if_final_rename_fails(tmp_path, monkeypatch):
+def _replace_old_while_renames_fail(tmp_path: Path, monkeypatch, failing_calls: range, err: OSError) -> Path:
+    """Reemplaza ``ckpt`` (con ``viejo.txt``) mientras ``os.replace`` falla con ``err`` en las
+    llamadas de ``failing_calls`` (1 = la primera); comprueba que el error llega."""
     target = tmp_path / "ckpt"
     target.mkdir()
     (target / "viejo.txt").write_text("v")
@@ -154,14 +156,20 @@ def test_atomic_directory_restores_old_if_final_rename_fails(tmp_path, monkeypat
 
     def flaky_replace(src, dst):
         calls.append((Path(src).name, Path(dst).name))
-        if len(calls) == 2:
-            raise OSError(28, "No space left on device")
+        if len(calls) in failing_calls:
+            raise err
         return real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", flaky_replace)
     with pytest.raises(OSError), atomic_directory(target) as tmp:
         (tmp / "nuevo.txt").write_text("n")
     monkeypatch.undo()
+    return target
+
+
+def test_atomic_directory_restores_old_if_final_rename_fails(tmp_path, monkeypatch):
+    target = _replace_old_while_renames_fail(tmp_path, monkeypatch, range(2, 3),
+                                             OSError(28, "No space left on device"))
     assert sorted(p.name for p in target.iterdir()) == ["viejo.txt"]
     assert leftovers(tmp_path) == []
 
@@ -241,14 +249,14 @@ def test_write_text_atomic_creates_parents(tmp_path):
 
 
 def test_empty_folder_is_accepted_only_when_asked(tmp_path):
-    empty = tmp_path / "vacia"
-    empty.mkdir()
+    (tmp_path / "vacia").mkdir()
+    check = lambda **kw: check_output_path(tmp_path / "vacia", what="checkpoint", is_ours=never_ours, **kw)  # noqa: E731
     with pytest.raises(OutputPathError, match=r"vacia ya existe y es una carpeta"):
-        check_output_path(empty, what="checkpoint", is_ours=never_ours)
-    assert check_output_path(empty, what="checkpoint", is_ours=never_ours, accept_empty_folder=True) == empty
-    (empty / "algo.txt").write_text("x")
+        check()
+    assert check(accept_empty_folder=True) == tmp_path / "vacia"
+    (tmp_path / "vacia" / "algo.txt").write_text("x")
     with pytest.raises(OutputPathError, match=r"no lo toco"):
-        check_output_path(empty, what="checkpoint", is_ours=never_ours, accept_empty_folder=True)
+        check(accept_empty_folder=True)
 
 
 def test_messages_without_a_flag_speak_of_the_api(tmp_path):
@@ -300,22 +308,7 @@ def test_other_errors_inside_the_block_pass_unchanged(tmp_path):
 
 def test_old_version_is_kept_if_it_cannot_even_be_restored(tmp_path, monkeypatch):
     """Si fallan el renombrado final y el de vuelta, la versión anterior no se borra."""
-    target = tmp_path / "ckpt"
-    target.mkdir()
-    (target / "viejo.txt").write_text("v")
-    real_replace = os.replace
-    calls = []
-
-    def broken(src, dst):
-        calls.append(1)
-        if len(calls) >= 2:
-            raise OSError(5, "Input/output error")
-        return real_replace(src, dst)
-
-    monkeypatch.setattr(os, "replace", broken)
-    with pytest.raises(OSError), atomic_directory(target) as tmp:
-        (tmp / "nuevo.txt").write_text("n")
-    monkeypatch.undo()
+    _replace_old_while_renames_fail(tmp_path, monkeypatch, range(2, 99), OSError(5, "Input/output error"))
     (old,) = [p for p in tmp_path.iterdir() if p.name.startswith(".ckpt.old-")]
     assert (old / "viejo.txt").read_text() == "v"
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from test_data import _deny  # simula «sin permiso» (como root chmod no basta)
 
 from transformer_lib import GPT, GPTConfig, Transformer, cli
 from transformer_lib.cli import sweep as cli_sweep
@@ -420,17 +421,6 @@ def corpus_dir(tmp_path):
     folder.mkdir()
     (folder / "pg2000.txt").write_text("cualquier cosa", encoding="utf-8")
     return folder
-
-
-def _deny(monkeypatch, method: str, denied: Path) -> None:
-    real = getattr(Path, method)
-
-    def fake(self, *args, **kwargs):
-        if self == denied:
-            raise PermissionError(13, "Permission denied", str(self))
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(Path, method, fake)
 
 
 @pytest.mark.parametrize("command", [["train", *TINY], SWEEP], ids=["train", "sweep"])

@@ -271,17 +271,10 @@ def check_sweep_path(
     Vale si no existe o, con ``overwrite``, si son resultados de otro barrido
     (:func:`is_sweep_results`). Cualquier otro archivo o carpeta se rechaza siempre.
 
-    Parámetros:
-        path: el fichero JSON de resultados.
-        overwrite: si se permite reemplazar unos resultados que ya estén ahí.
-        flag, overwrite_flag: cómo se llaman la ruta y el permiso de sobrescribir en los
-            mensajes (p. ej. ``"--out"`` y ``"--overwrite"`` en la línea de órdenes).
-
-    Devuelve:
-        La ruta como ``Path``.
-
-    Lanza:
-        OutputPathError: si no se puede usar; el mensaje dice por qué y qué hacer.
+    Es la comprobación de :func:`~transformer_lib.training.check_checkpoint_path` para un
+    fichero: ``path`` es el JSON de resultados y ``overwrite``, ``flag`` y ``overwrite_flag``
+    significan lo mismo. Devuelve la ruta como ``Path`` o lanza ``OutputPathError`` con un
+    mensaje que dice por qué no vale y qué hacer.
     """
     return check_output_path(path, what="archivo de resultados", is_ours=is_sweep_results,
                              overwrite=overwrite, flag=flag, overwrite_flag=overwrite_flag)
