@@ -308,3 +308,60 @@ def test_every_public_name_is_importable():
                  "positive_float", "non_negative_float"):
         assert getattr(parser, name) is getattr(cli, name)
     assert set(cli.SUBCOMMANDS) >= {"train", "generate", "sweep"}
+
+
+# --------------------------------------------------------------------------- --overwrite y --debug
+
+
+@pytest.mark.parametrize("command", ["train", "sweep"])
+def test_help_documents_overwrite_and_debug(capsys, command):
+    with pytest.raises(SystemExit):
+        cli.main([command, "--help"])
+    out = capsys.readouterr().out
+    assert "--overwrite" in out and "--debug" in out and "traza completa" in out
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    assert "--debug" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [
+    ["--debug", "generate", "--checkpoint", "/no/existe/ckpt"],
+    ["generate", "--checkpoint", "/no/existe/ckpt", "--debug"],
+], ids=["antes", "despues"])
+def test_debug_shows_the_traceback_and_then_the_line(capsys, argv, monkeypatch):
+    monkeypatch.delenv("TRANSFORMER_LIB_DEBUG", raising=False)
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback (most recent call last):")
+    assert "MissingFileError" in err and "load_checkpoint" in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("python -m transformer_lib generate: error: /no/existe/ckpt no es un checkpoint")
+
+
+def test_without_debug_there_is_no_traceback(capsys, monkeypatch):
+    monkeypatch.delenv("TRANSFORMER_LIB_DEBUG", raising=False)
+    assert cli.main(["generate", "--checkpoint", "/no/existe/ckpt"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not _parse("generate", "--checkpoint", "x").debug
+    assert _parse("--debug", "generate", "--checkpoint", "x").debug
+    assert _parse("generate", "--checkpoint", "x", "--debug").debug
+
+
+def test_debug_environment_variable_still_works(capsys, monkeypatch):
+    monkeypatch.setenv("TRANSFORMER_LIB_DEBUG", "1")
+    assert cli.main(["generate", "--checkpoint", "/no/existe/ckpt"]) == 1
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_check_before_work_uses_the_flag_names(tmp_path, capsys):
+    """Los mensajes de la comprobación de --out hablan de --out y --overwrite, no de la API."""
+    from transformer_lib import GPT
+    from transformer_lib.training import save_checkpoint
+
+    ckpt = save_checkpoint(tmp_path / "ckpt", GPT(GPTConfig(vocab_size=5, block_size=4, n_layer=1, n_head=1,
+                                                            d_model=4)))
+    assert cli.main(["train", "--out", str(ckpt), "--data-dir", "/no/existe"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == (f"python -m transformer_lib train: error: Ya existe el checkpoint {ckpt}. Añade --overwrite "
+                   "para reemplazarlo o elige otra ruta con --out.")

@@ -367,3 +367,70 @@ def test_quijote_data_get_batch_bad_split(tiny_data):
         tiny_data.get_batch("test", 8, 2)
     with pytest.raises(ValueError, match="block_size=500"):
         tiny_data.get_batch("val", 500, 2)  # val tiene 200 ids
+
+
+# ------------------------------------------------------------- escrituras: caché y tokenizador
+
+
+@pytest.mark.skipif(not Path("/sys").is_dir(), reason="sin /sys")
+def test_unwritable_cache_is_refused_before_downloading(no_network):
+    from transformer_lib.files import OutputPathError
+
+    # En /sys no se pueden crear archivos ni siendo root.
+    with pytest.raises(OutputPathError, match=r"no puedo descargarlo a la caché: No puedo escribir en /sys") as err:
+        load_quijote(cache_dir="/sys/transformer_lib_cache")
+    assert "/sys/transformer_lib_cache/pg2000.txt" in str(err.value) and "TRANSFORMER_LIB_DATA" in str(err.value)
+    assert no_network == []  # ni lo intentó
+
+
+@pytest.mark.parametrize("interruption", [KeyboardInterrupt, SystemExit])
+def test_interrupted_download_leaves_nothing(tmp_path, monkeypatch, no_network, interruption):
+    def cut(url, output_file, pooch_obj):
+        Path(output_file).write_bytes(b"*** START OF THE PROJECT GUTENBERG EBOOK a medias")
+        raise interruption()
+
+    monkeypatch.setattr(Q, "_downloader", cut)
+    with pytest.raises(interruption):
+        load_quijote(cache_dir=tmp_path / "cache")
+    assert list((tmp_path / "cache").iterdir()) == []  # ni pg2000.txt ni el temporal
+
+
+def test_download_is_verified_before_it_takes_the_final_name(tmp_path, monkeypatch, fake_book):
+    seen = []
+
+    def fake_download(url, output_file, pooch_obj):
+        seen.append(Path(output_file))
+        Path(output_file).write_bytes(RAW.encode("utf-8"))
+        assert not (tmp_path / "cache" / "pg2000.txt").exists()  # aún no tiene su nombre
+
+    monkeypatch.setattr(Q, "_downloader", fake_download)
+    load_quijote(cache_dir=tmp_path / "cache")
+    assert seen[0].parent == tmp_path / "cache" and seen[0].name.startswith(".pg2000.txt.tmp-")
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["pg2000.txt"]
+
+
+def test_tokenizer_save_is_atomic(tmp_path, monkeypatch):
+    from transformer_lib.files import FileWriteError
+
+    path = tmp_path / "tok.json"
+    CharTokenizer.from_text("abc").save(path)
+    before = path.read_bytes()
+
+    def disk_full(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    with pytest.raises(FileWriteError, match=r"No pude guardar .*tok\.json: no queda espacio en el disco; "
+                                             r".*sigue como estaba"):
+        CharTokenizer.from_text("xyz").save(path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["tok.json"]
+
+
+def test_data_file_error_is_the_one_mechanism():
+    from transformer_lib import files
+    from transformer_lib.data import files as data_files
+
+    assert DataFileError is files.FileAccessError
+    assert issubclass(DataFileError, OSError) and issubclass(DataFileError, files.FileProblem)
+    assert data_files.read_bytes is files.read_bytes and data_files.is_file is files.is_file

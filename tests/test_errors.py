@@ -253,3 +253,83 @@ def test_from_torch_rejects_mixed_dropouts():
 def test_from_torch_rejects_unknown_modules():
     with pytest.raises(TypeError, match=r"from_torch no sabe convertir Conv1d"):
         from_torch(nn.Conv1d(2, 2, 3))
+
+
+# ---------------------------------------------------------------- archivos: cargar y guardar
+
+
+def _sweep_file(tmp_path, text: str):
+    path = tmp_path / "sweep.json"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('{"runs": [1, 2}', r"El barrido .*sweep\.json está dañado: no es un JSON válido \(línea 1, columna 15\)"),
+    ('"solo un texto"', r"sweep\.json no parece un barrido: le falta la lista 'runs'"),
+    ('{"runs": "ninguno"}', r"sweep\.json no parece un barrido"),
+    ("", r"no es un JSON válido"),
+], ids=["json_roto", "no_es_objeto", "runs_no_es_lista", "vacio"])
+def test_load_sweep_damaged_file_names_it(tmp_path, text, expected):
+    from transformer_lib.files import UnreadableFileError
+    from transformer_lib.scaling import load_sweep
+
+    path = _sweep_file(tmp_path, text)
+    with pytest.raises(UnreadableFileError, match=expected) as err:
+        load_sweep(path)
+    assert str(path) in str(err.value) and "transformer_lib sweep --out" in str(err.value)
+
+
+def test_load_sweep_unreadable_is_spanish(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from transformer_lib.files import FileAccessError
+    from transformer_lib.scaling import load_sweep
+
+    path = _sweep_file(tmp_path, '{"runs": []}')
+    monkeypatch.setattr(Path, "read_bytes", lambda self: (_ for _ in ()).throw(
+        PermissionError(13, "Permission denied", str(self))))
+    with pytest.raises(FileAccessError, match=r"No puedo leer el barrido .*sweep\.json: no tienes permiso"):
+        load_sweep(path)
+
+
+def test_save_sweep_never_replaces_what_is_not_a_sweep(tmp_path):
+    from transformer_lib.files import OutputPathError
+    from transformer_lib.scaling import is_sweep_results, load_sweep, save_sweep
+
+    notes = _sweep_file(tmp_path, '{"mis": "notas"}')
+    with pytest.raises(OutputPathError, match=r"no es un archivo de resultados de transformer_lib: no lo toco"):
+        save_sweep({"recipe": {}, "runs": []}, notes, overwrite=True)
+    assert notes.read_text(encoding="utf-8") == '{"mis": "notas"}'
+    ours = tmp_path / "nuestro.json"
+    save_sweep({"recipe": {}, "runs": [], "note": "1"}, ours)
+    assert is_sweep_results(ours) and not is_sweep_results(notes)
+    with pytest.raises(OutputPathError, match=r"Ya existe el archivo de resultados .*overwrite=True"):
+        save_sweep({"recipe": {}, "runs": [], "note": "2"}, ours)
+    save_sweep({"recipe": {}, "runs": [], "note": "2"}, ours, overwrite=True)
+    assert load_sweep(ours)["note"] == "2"
+    with pytest.raises(TypeError):  # lo que no es JSON falla antes de tocar el archivo
+        save_sweep({"recipe": {}, "runs": [object()]}, ours, overwrite=True)
+    assert load_sweep(ours)["note"] == "2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nuestro.json", "sweep.json"]
+
+
+def test_save_checkpoint_never_replaces_what_is_not_a_checkpoint(tmp_path):
+    from transformer_lib.files import OutputPathError
+    from transformer_lib.training import is_checkpoint, save_checkpoint
+
+    folder = tmp_path / "proyecto"
+    folder.mkdir()
+    (folder / "tesis.tex").write_text("capítulo 1", encoding="utf-8")
+    with pytest.raises(OutputPathError, match=r"proyecto ya existe y es una carpeta que no es un checkpoint"):
+        save_checkpoint(folder, _gpt(), overwrite=True)
+    assert sorted(p.name for p in folder.iterdir()) == ["tesis.tex"]
+    ckpt = save_checkpoint(tmp_path / "ckpt", _gpt())
+    assert is_checkpoint(ckpt) and not is_checkpoint(folder) and not is_checkpoint(tmp_path / "nada")
+    with pytest.raises(OutputPathError, match=r"Ya existe el checkpoint .*Añade overwrite=True"):
+        save_checkpoint(ckpt, _gpt())
+    with pytest.raises(TypeError):  # extra que no es JSON: falla antes de tocar nada
+        save_checkpoint(ckpt, _gpt(), extra={"x": object()}, overwrite=True)
+    assert is_checkpoint(ckpt)
+    (ckpt / "checkpoint.json").write_text("{roto", encoding="utf-8")
+    assert not is_checkpoint(ckpt)  # un JSON roto ya no se reconoce: no se reemplaza

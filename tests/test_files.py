@@ -145,7 +145,9 @@ def test_atomic_directory_keeps_old_version_on_interrupt(tmp_path):
     assert leftovers(tmp_path) == []
 
 
-def test_atomic_directory_restores_old_if_final_rename_fails(tmp_path, monkeypatch):
+def _replace_old_while_renames_fail(tmp_path: Path, monkeypatch, failing_calls: range, err: OSError) -> Path:
+    """Reemplaza ``ckpt`` (con ``viejo.txt``) mientras ``os.replace`` falla con ``err`` en las
+    llamadas de ``failing_calls`` (1 = la primera); comprueba que el error llega."""
     target = tmp_path / "ckpt"
     target.mkdir()
     (target / "viejo.txt").write_text("v")
@@ -154,14 +156,20 @@ def test_atomic_directory_restores_old_if_final_rename_fails(tmp_path, monkeypat
 
     def flaky_replace(src, dst):
         calls.append((Path(src).name, Path(dst).name))
-        if len(calls) == 2:
-            raise OSError(28, "No space left on device")
+        if len(calls) in failing_calls:
+            raise err
         return real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", flaky_replace)
     with pytest.raises(OSError), atomic_directory(target) as tmp:
         (tmp / "nuevo.txt").write_text("n")
     monkeypatch.undo()
+    return target
+
+
+def test_atomic_directory_restores_old_if_final_rename_fails(tmp_path, monkeypatch):
+    target = _replace_old_while_renames_fail(tmp_path, monkeypatch, range(2, 3),
+                                             OSError(28, "No space left on device"))
     assert sorted(p.name for p in target.iterdir()) == ["viejo.txt"]
     assert leftovers(tmp_path) == []
 
@@ -200,7 +208,7 @@ def test_signals_as_exceptions_restores_handler():
 
 
 def test_read_text_missing_names_file(tmp_path):
-    with pytest.raises(UnreadableFileError, match=r"No puedo leer el tokenizador .*nada\.json: no existe\. Vuelve"):
+    with pytest.raises(UnreadableFileError, match=r"No encuentro el tokenizador .*nada\.json: no existe\. Vuelve"):
         read_text(tmp_path / "nada.json", what="el tokenizador", hint="Vuelve a guardarlo.")
 
 
@@ -211,8 +219,8 @@ def test_read_text_permission_denied_is_spanish(tmp_path, monkeypatch):
     def denied(self, *a, **k):
         raise PermissionError(13, "Permission denied", str(self))
 
-    monkeypatch.setattr(Path, "read_text", denied)
-    with pytest.raises(UnreadableFileError, match=r"secreto\.txt: no tienes permiso\."):
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    with pytest.raises(UnreadableFileError, match=r"secreto\.txt: no tienes permiso para leerlo\."):
         read_text(path, what="el corpus")
 
 
@@ -226,7 +234,7 @@ def test_read_text_not_utf8(tmp_path):
 def test_read_json_broken_says_line_and_column(tmp_path):
     path = tmp_path / "checkpoint.json"
     path.write_text('{"a": 1,\n "b": }')
-    with pytest.raises(UnreadableFileError, match=r"El checkpoint .*checkpoint\.json está dañado: no es JSON válido \(línea 2, columna 7\)"):
+    with pytest.raises(UnreadableFileError, match=r"El checkpoint .*checkpoint\.json está dañado: no es un JSON válido \(línea 2, columna 7\)"):
         read_json(path, what="el checkpoint")
 
 
@@ -234,3 +242,87 @@ def test_write_text_atomic_creates_parents(tmp_path):
     target = tmp_path / "x" / "y.txt"
     write_text_atomic(target, "hola")
     assert target.read_text(encoding="utf-8") == "hola"
+
+
+# ---------------------------------------------------------------------------------------
+# Más casos: carpetas vacías, mensajes de la API, errores de escritura en español
+
+
+def test_empty_folder_is_accepted_only_when_asked(tmp_path):
+    (tmp_path / "vacia").mkdir()
+    check = lambda **kw: check_output_path(tmp_path / "vacia", what="checkpoint", is_ours=never_ours, **kw)  # noqa: E731
+    with pytest.raises(OutputPathError, match=r"vacia ya existe y es una carpeta"):
+        check()
+    assert check(accept_empty_folder=True) == tmp_path / "vacia"
+    (tmp_path / "vacia" / "algo.txt").write_text("x")
+    with pytest.raises(OutputPathError, match=r"no lo toco"):
+        check(accept_empty_folder=True)
+
+
+def test_messages_without_a_flag_speak_of_the_api(tmp_path):
+    ckpt = tmp_path / "ckpt"
+    ckpt.mkdir()
+    (ckpt / "x").write_text("x")
+    with pytest.raises(OutputPathError) as err:
+        check_output_path(ckpt, what="checkpoint", is_ours=always_ours, flag=None, overwrite_flag="overwrite=True")
+    assert str(err.value) == f"Ya existe el checkpoint {ckpt}. Añade overwrite=True para reemplazarlo o elige otra ruta."
+    with pytest.raises(OutputPathError, match=r"^'\.' no es una ruta de checkpoint válida"):
+        check_output_path(".", what="checkpoint", is_ours=never_ours, flag=None)
+
+
+def test_folder_that_cannot_be_looked_into_is_refused(tmp_path, monkeypatch):
+    target = tmp_path / "privada" / "ckpt"
+    real_lstat = Path.lstat
+
+    def denied(self):
+        if self == target:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_lstat(self)
+
+    monkeypatch.setattr(Path, "lstat", denied)
+    with pytest.raises(OutputPathError, match=r"No puedo comprobar .*ckpt \(no tienes permiso\), así que no sé"):
+        check_output_path(target, what="checkpoint", is_ours=never_ours)
+
+
+def test_disk_full_inside_the_block_is_spanish_and_leaves_nothing(tmp_path):
+    from transformer_lib.files import FileWriteError
+
+    with pytest.raises(FileWriteError, match=r"No pude guardar .*ckpt: no queda espacio en el disco; no ha quedado"):
+        with atomic_directory(tmp_path / "ckpt") as tmp:
+            (tmp / "a.bin").write_bytes(b"x")
+            raise OSError(28, "No space left on device")
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(OSError, match=r"No pude guardar .*res\.json: se acabó tu cuota"):
+        with atomic_file(tmp_path / "res.json"):
+            raise OSError(122, "Disk quota exceeded")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_other_errors_inside_the_block_pass_unchanged(tmp_path):
+    """Un error de red durante una descarga no es «no pude guardar»: se deja como está."""
+    with pytest.raises(ConnectionError, match="sin red"), atomic_file(tmp_path / "libro.txt") as tmp:
+        tmp.write_text("a medias")
+        raise ConnectionError("sin red")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_old_version_is_kept_if_it_cannot_even_be_restored(tmp_path, monkeypatch):
+    """Si fallan el renombrado final y el de vuelta, la versión anterior no se borra."""
+    _replace_old_while_renames_fail(tmp_path, monkeypatch, range(2, 99), OSError(5, "Input/output error"))
+    (old,) = [p for p in tmp_path.iterdir() if p.name.startswith(".ckpt.old-")]
+    assert (old / "viejo.txt").read_text() == "v"
+
+
+def test_is_file_and_read_bytes(tmp_path, monkeypatch):
+    from transformer_lib.files import FileAccessError, MissingFileError, is_file, read_bytes
+
+    path = tmp_path / "a.bin"
+    assert not is_file(path, "el archivo")
+    with pytest.raises(MissingFileError, match=r"No encuentro el archivo .*a\.bin: no existe\. Haz X\.") as err:
+        read_bytes(path, "el archivo", "Haz X.")
+    assert isinstance(err.value, FileNotFoundError)
+    path.write_bytes(b"\x00\x01")
+    assert is_file(path, "el archivo") and read_bytes(path, "el archivo") == b"\x00\x01"
+    assert not is_file(tmp_path, "el archivo")
+    with pytest.raises(FileAccessError, match=r"es una carpeta, no un archivo"):
+        read_bytes(tmp_path, "el archivo")

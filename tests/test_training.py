@@ -172,7 +172,7 @@ def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
 
     monkeypatch.setattr(torch, "save", broken_save)
     with pytest.raises(OSError, match="disco lleno"):
-        save_checkpoint(target, model, cfg, tok)
+        save_checkpoint(target, model, cfg, tok, overwrite=True)  # reemplazar exige pedirlo
     assert (target / "model.pt").read_bytes() == before  # el anterior sigue intacto
     with pytest.raises(OSError):
         save_checkpoint(tmp_path / "nuevo", model, cfg, tok)

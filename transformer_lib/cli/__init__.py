@@ -20,9 +20,15 @@ trabajo y devuelve el código de salida), y regístralas::
 
 ``run`` recibe en ``args._argv`` los argumentos con que se llamó a :func:`main` y en
 ``args._prog`` el nombre del programa. Los errores esperables (``ValueError``, ``TypeError``,
-``FileNotFoundError``…) que lance ``run`` se muestran como una sola línea ``error: …`` con
-código de salida 1, sin traza; la variable de entorno ``TRANSFORMER_LIB_DEBUG=1`` muestra la
-traza completa.
+``FileNotFoundError``, los de :mod:`transformer_lib.files`…) que lance ``run`` se muestran como
+una sola línea ``PROGRAMA SUBCOMANDO: error: …`` con código de salida 1, sin traza; la opción
+``--debug`` (antes o después del subcomando) o la variable de entorno
+``TRANSFORMER_LIB_DEBUG=1`` muestran además la traza completa.
+
+``run`` se ejecuta con SIGTERM convertida en excepción
+(:func:`~transformer_lib.files.signals_as_exceptions`), así que un ``kill`` o Ctrl-C a mitad de
+guardar recorren los ``finally`` y no dejan temporales: Ctrl-C termina con código 130 y
+SIGTERM con 143 (128 + número de la señal, como en la shell), cada uno con su línea en español.
 """
 
 from __future__ import annotations
@@ -30,9 +36,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ..files import Terminated, signals_as_exceptions
 from . import generate, sweep, train
 from .parser import (
     SpanishArgumentParser,
@@ -61,6 +69,7 @@ __all__ = [
 ]
 
 PROG = "python -m transformer_lib"
+_DEBUG_HELP = "si algo falla, muestra también la traza completa (para informar de un error)"
 
 
 @dataclass
@@ -105,11 +114,14 @@ def build_parser(prog: str = PROG) -> SpanishArgumentParser:
         prog=prog,
         description="transformer_lib: entrena y usa los modelos del curso «Transformers II».",
     )
+    parser.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
     sub = parser.add_subparsers(dest="command", title="subcomandos", metavar="SUBCOMANDO")
     sub.required = True
     for cmd in SUBCOMMANDS.values():
         p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)
         cmd.add_arguments(p)
+        # También detrás del subcomando; SUPPRESS: si no se da, vale lo de antes del subcomando.
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG_HELP)
         p.set_defaults(_run=cmd.run)
     return parser
 
@@ -122,23 +134,31 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
         prog: nombre del programa, p. ej. ``"python -m transformer_lib.scaling"``.
 
     Devuelve:
-        0 si todo fue bien, 1 si el subcomando falló y 130 si se interrumpió (los errores en
-        los argumentos terminan con ``SystemExit(2)``).
+        0 si todo fue bien, 1 si el subcomando falló, 130 si se interrumpió con Ctrl-C y 143 si
+        se terminó con SIGTERM (los errores en los argumentos terminan con ``SystemExit(2)``).
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(prog).parse_args(argv)
     args._argv, args._prog = argv, prog
+    debug = args.debug or bool(os.environ.get("TRANSFORMER_LIB_DEBUG"))
+    where = f"{prog} {args.command}"
     try:
-        return int(args._run(args) or 0)
-    except KeyboardInterrupt:
-        print("error: interrumpido por el usuario", file=sys.stderr)
-        return 130
+        with signals_as_exceptions():
+            return int(args._run(args) or 0)
+    except KeyboardInterrupt as err:
+        return _fail(where, err, debug, 130, "interrumpido con Ctrl-C; no ha quedado nada a medio escribir")
+    except Terminated as err:
+        return _fail(where, err, debug, 143, "terminado por una señal SIGTERM; no ha quedado nada a medio escribir")
     except Exception as err:  # un error de usuario no debe acabar en una traza
-        if os.environ.get("TRANSFORMER_LIB_DEBUG"):
-            raise
-        message = " ".join(str(err).split()) or type(err).__name__
-        print(f"{prog} {args.command}: error: {message}", file=sys.stderr)
-        return 1
+        return _fail(where, err, debug, 1, " ".join(str(err).split()) or type(err).__name__)
+
+
+def _fail(where: str, err: BaseException, debug: bool, code: int, message: str) -> int:
+    """Escribe la línea de error (y, con ``debug``, antes la traza) y devuelve el código de salida."""
+    if debug:
+        traceback.print_exception(err)
+    print(f"{where}: error: {message}", file=sys.stderr)
+    return code
 
 
 register_subcommand("train", train.HELP, train.add_arguments, train.run)

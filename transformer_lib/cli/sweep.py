@@ -14,14 +14,22 @@ import time
 
 from ..data import prepare_quijote
 from ..environment import load_average
-from ..scaling import SWEEP_SIZES, SweepSize, run_sweep, save_sweep, sweep_metadata
+from ..scaling import (
+    SWEEP_SIZES,
+    SweepSize,
+    check_sweep_path,
+    run_sweep,
+    save_sweep,
+    sweep_metadata,
+)
 from .recipe import add_recipe_arguments, recipe_from_args
 
 HELP = "entrena varios tamaños de GPT y ajusta la ley de escalado (capítulo 9)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Declara las opciones de ``sweep``: la receta (sin el tamaño), ``--sizes``, ``--note`` y ``--out``."""
+    """Declara las opciones de ``sweep``: la receta (sin el tamaño), ``--sizes``, ``--note``,
+    ``--out`` y ``--overwrite``."""
     add_recipe_arguments(parser, model_size=False)
     g = parser.add_argument_group("barrido")
     g.add_argument("--sizes", default=None, metavar="TAMAÑOS",
@@ -30,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--note", default="", metavar="TEXTO", help="nota libre que se guarda con los resultados")
     g = parser.add_argument_group("salida")
     g.add_argument("--out", default="results/sweep_quijote.json", metavar="FICHERO", help="fichero JSON de resultados")
+    g.add_argument("--overwrite", action="store_true",
+                   help="reemplaza los resultados que ya haya en --out (solo si son de un barrido: "
+                        "otro archivo nunca se toca)")
 
 
 def parse_sizes(text: str | None) -> list[SweepSize]:
@@ -74,9 +85,14 @@ def recorded_command(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Entrena cada tamaño, ajusta las leyes y guarda todo en ``--out``."""
+    """Entrena cada tamaño, ajusta las leyes y guarda todo en ``--out``.
+
+    Antes de cargar datos comprueba que ``--out`` se puede escribir y no destruye nada: si ya
+    hay resultados de un barrido, hace falta ``--overwrite``; cualquier otro archivo se rechaza.
+    """
     sizes = parse_sizes(args.sizes)
     gpt_kwargs, config = recipe_from_args(args)  # valida antes de cargar datos o entrenar
+    check_sweep_path(args.out, args.overwrite, flag="--out", overwrite_flag="--overwrite")
     meta = sweep_metadata(command=recorded_command(args), note=args.note, torch_threads=config.num_threads)
     t0 = time.perf_counter()
 
@@ -90,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     load = load_average()
     if load is not None:
         meta["hardware"]["load_average_end"] = load
-    save_sweep({**meta, **results}, args.out)
+    save_sweep({**meta, **results}, args.out, overwrite=args.overwrite)
     f = results["fits"].get("params")
     fit = f"Ajuste L = {f['a']:.3g}·N^(−{f['alpha']:.3f}); " if f else "Sin ajuste (hace falta más de un tamaño); "
     print(f"{fit}resultados en {args.out}")

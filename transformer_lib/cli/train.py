@@ -1,6 +1,7 @@
 """Subcomando ``train``: entrena un GPT de caracteres sobre el Quijote.
 
-Guarda el checkpoint (con ``--out``) y escribe como última línea un objeto JSON con
+Guarda el checkpoint (con ``--out``; antes de cargar datos comprueba que se puede guardar
+ahí sin destruir nada, y solo reemplaza un checkpoint anterior con ``--overwrite``) y escribe como última línea un objeto JSON con
 ``val_loss``, ``train_loss``, ``tokens_per_s``, ``params``, ``seconds``… Las opciones de la
 receta son las de :mod:`transformer_lib.cli.recipe`, las mismas que las de ``sweep``.
 """
@@ -14,7 +15,7 @@ import torch
 
 from ..data import prepare_quijote
 from ..models import GPT, GPTConfig
-from ..training import resolve_precision, save_checkpoint, train
+from ..training import check_checkpoint_path, resolve_precision, save_checkpoint, train
 from .recipe import add_recipe_arguments, recipe_from_args
 
 HELP = "entrena un GPT de caracteres sobre el Quijote"
@@ -24,19 +25,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declara las opciones de ``train``: la receta completa (con el tamaño) y ``--out``."""
     add_recipe_arguments(parser, model_size=True)
     g = parser.add_argument_group("salida")
-    g.add_argument("--out", default=None, metavar="CARPETA", help="carpeta donde guardar el checkpoint (si no se da, no se guarda)")
+    g.add_argument("--out", default=None, metavar="CARPETA", help="carpeta donde guardar el checkpoint (si no se da, no se guarda); "
+                   "no debe existir o debe estar vacía")
+    g.add_argument("--overwrite", action="store_true",
+                   help="reemplaza el checkpoint que ya haya en --out (solo si es un checkpoint de "
+                        "transformer_lib: otra cosa nunca se toca)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Entrena, guarda el checkpoint si se pidió e imprime el resumen en JSON."""
     gpt_kwargs, config = recipe_from_args(args)  # valida antes de cargar datos o entrenar
+    if args.out:
+        check_checkpoint_path(args.out, args.overwrite, flag="--out", overwrite_flag="--overwrite")
     data = prepare_quijote(data_dir=args.data_dir)
     torch.manual_seed(config.seed)
     model = GPT(GPTConfig(vocab_size=data.tokenizer.vocab_size, **gpt_kwargs))
     history = train(model, config, data)
     counts = model.count_parameters()
     if args.out:
-        save_checkpoint(args.out, model, config, data.tokenizer, history, extra={"data": args.data})
+        save_checkpoint(args.out, model, config, data.tokenizer, history, extra={"data": args.data},
+                        overwrite=args.overwrite)
     device = next(model.parameters()).device
     result = {
         "val_loss": round(history.final_val_loss, 4),

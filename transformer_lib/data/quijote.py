@@ -7,7 +7,9 @@ archivo ``pg2000.txt``, por este orden:
 1. en la carpeta ``data_dir`` que le pases;
 2. en la carpeta que indique la variable de entorno ``TRANSFORMER_LIB_DATA``;
 3. en la caché del usuario (:func:`default_cache_dir`);
-4. si no está, lo descarga de Project Gutenberg con ``pooch`` y comprueba su SHA-256.
+4. si no está, lo descarga de Project Gutenberg a la caché. La descarga va a un temporal
+   junto a ``pg2000.txt`` que se comprueba (SHA-256) *antes* de renombrarlo: si se corta, la
+   red falla o el contenido no es el esperado, no queda nada a medias.
 
 Cada fallo (no está, no se puede leer, es otra edición, no hay red) da un error en español
 que nombra el archivo y dice cómo conseguirlo.
@@ -20,7 +22,15 @@ import os
 import unicodedata
 from pathlib import Path
 
-from .files import is_file, read_bytes
+from ..files import (
+    MissingFileError,
+    OutputPathError,
+    UnreadableFileError,
+    atomic_file,
+    check_output_path,
+    is_file,
+    read_bytes,
+)
 
 QUIJOTE_FILENAME = "pg2000.txt"
 QUIJOTE_URLS = (
@@ -93,7 +103,7 @@ def _read_verified(path: Path, cache: Path) -> str:
         decoded = raw.decode("utf-8")
         body = strip_gutenberg(decoded)
     except (UnicodeDecodeError, ValueError) as err:
-        raise ValueError(
+        raise UnreadableFileError(
             f"El archivo {path} no es el Quijote de Project Gutenberg esperado ({err}). "
             + _how_to_get_it(cache)
         ) from None
@@ -102,7 +112,7 @@ def _read_verified(path: Path, cache: Path) -> str:
     # Se acepta también una copia con otros saltos de línea o en NFD si el cuerpo coincide.
     body_hash = _sha256(body.encode("utf-8"))
     if body_hash != QUIJOTE_BODY_SHA256:
-        raise ValueError(
+        raise UnreadableFileError(
             f"El archivo {path} no coincide con la edición esperada del Quijote: su SHA-256 es "
             f"{_sha256(raw)} y se esperaba {QUIJOTE_SHA256} (o un cuerpo con SHA-256 "
             f"{QUIJOTE_BODY_SHA256}). Puede estar incompleto o ser otra edición; bórralo. "
@@ -111,32 +121,38 @@ def _read_verified(path: Path, cache: Path) -> str:
     return body
 
 
-def _downloader(url: str, output_file: str, pooch_obj) -> None:
-    """Descarga ``url`` en ``output_file`` (pooch escribe en un temporal y lo renombra al final)."""
+def _downloader(url: str, output_file: str, pooch_obj=None) -> None:
+    """Descarga ``url`` en ``output_file`` tal cual (lo comprueba quien llama)."""
     import pooch
 
     pooch.HTTPDownloader(progressbar=False, timeout=30)(url, output_file, pooch_obj)
 
 
 def _download(cache: Path) -> Path:
-    """Descarga el Quijote a la caché comprobando su SHA-256; prueba las URL por orden."""
-    import pooch
+    """Descarga el Quijote a la caché comprobando su SHA-256; prueba las URL por orden.
 
+    Cada intento escribe en un temporal junto al destino (:func:`~transformer_lib.files.atomic_file`)
+    que solo se renombra a ``pg2000.txt`` si su SHA-256 es el esperado; si no, se borra.
+    """
+    target = cache / QUIJOTE_FILENAME
+    try:
+        check_output_path(target, what="copia del Quijote", is_ours=lambda p: False, flag=None)
+    except OutputPathError as err:
+        raise OutputPathError(
+            f"No encontré el Quijote y no puedo descargarlo a la caché: {err} " + _how_to_get_it(cache)
+        ) from err
     errors = []
     for url in QUIJOTE_URLS:
         try:
-            path = pooch.retrieve(
-                url,
-                known_hash=f"sha256:{QUIJOTE_SHA256}",
-                fname=QUIJOTE_FILENAME,
-                path=cache,
-                downloader=_downloader,
-                progressbar=False,
-            )
-            return Path(path)
+            with atomic_file(target) as tmp:
+                _downloader(url, str(tmp), None)
+                digest = _sha256(tmp.read_bytes())
+                if digest != QUIJOTE_SHA256:
+                    raise ValueError(f"lo descargado tiene SHA-256 {digest} y se esperaba {QUIJOTE_SHA256}")
+            return target
         except Exception as err:  # sin red, error HTTP, SHA-256 distinto…
             errors.append(f"{url}: {type(err).__name__}: {err}")
-    raise FileNotFoundError(
+    raise MissingFileError(
         "No encontré el Quijote (pg2000.txt) y no pude descargarlo ("
         + " | ".join(errors)
         + "). "
@@ -162,7 +178,9 @@ def quijote_path(
     Lanza:
         FileNotFoundError: si no está donde se indicó, o no está en local y no se puede
             (o no se permite) descargar.
-        DataFileError: si una carpeta del camino no deja entrar (permisos).
+        FileAccessError: si una carpeta del camino no deja entrar (permisos); es el
+            ``DataFileError`` de :mod:`transformer_lib.data`.
+        OutputPathError: si hay que descargarlo y no se puede escribir en la caché.
     """
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     how = _how_to_get_it(cache)
@@ -197,8 +215,8 @@ def load_quijote(
     de línea y en Unicode NFC: 2.110.727 caracteres, 92 distintos. Antes de devolverlo
     comprueba el SHA-256 del archivo (o, si lo guardaste con otros saltos de línea, el del
     cuerpo); si no coincide, lanza un ``ValueError`` que dice qué hacer. Si el archivo existe
-    pero no se puede leer (permisos), lanza un :class:`~transformer_lib.data.files.DataFileError`
-    (un ``OSError``) que nombra el archivo.
+    pero no se puede leer (permisos), lanza un :class:`~transformer_lib.files.FileAccessError`
+    (``DataFileError``, un ``OSError``) que nombra el archivo.
 
     Parámetros:
         data_dir: carpeta con ``pg2000.txt``; None busca en ``$TRANSFORMER_LIB_DATA``, después

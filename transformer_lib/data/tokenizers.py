@@ -7,14 +7,12 @@ de los checkpoints.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 import torch
 
-from .files import read_bytes
+from ..files import UnreadableFileError, read_json, write_json_atomic
 
 
 class CharTokenizer:
@@ -174,8 +172,12 @@ class CharTokenizer:
         return cls(d["chars"], d.get("specials", ()))
 
     def save(self, path: str | os.PathLike) -> None:
-        """Guarda el vocabulario como JSON (UTF-8, legible: sin escapes ``\\u00f1``)."""
-        Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False), encoding="utf-8")
+        """Guarda el vocabulario como JSON (UTF-8, legible: sin escapes ``\\u00f1``).
+
+        La escritura es atómica (ver :func:`transformer_lib.files.write_json_atomic`): si se
+        corta a medias, ``path`` conserva lo que tenía.
+        """
+        write_json_atomic(path, self.to_dict(), indent=None)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> CharTokenizer:
@@ -188,21 +190,19 @@ class CharTokenizer:
             El tokenizador.
 
         Lanza:
-            FileNotFoundError: si el archivo no existe.
-            DataFileError: si existe pero no se puede leer (permisos).
-            ValueError: si no es un JSON de ``CharTokenizer`` válido; el mensaje nombra el archivo.
+            MissingFileError: si el archivo no existe (es un ``FileNotFoundError``).
+            FileAccessError: si existe pero no se puede leer (permisos; es un ``OSError``).
+            UnreadableFileError: si no es un JSON de ``CharTokenizer`` válido (es un
+                ``ValueError``); el mensaje nombra el archivo.
         """
         remedy = "Vuelve a guardarlo con tok.save(ruta)."
-        raw = read_bytes(path, "el tokenizador", remedy)
+        data = read_json(path, what="el tokenizador", hint=remedy)
         try:
-            return cls.from_dict(json.loads(raw.decode("utf-8")))
-        except UnicodeDecodeError:
-            reason = "no es texto UTF-8"
-        except json.JSONDecodeError as err:
-            reason = f"no es un JSON válido ({err.msg}, línea {err.lineno}, columna {err.colno})"
+            return cls.from_dict(data)
         except (ValueError, TypeError) as err:
-            reason = f"no describe un CharTokenizer válido ({err})"
-        raise ValueError(f"El archivo {path} {reason}. {remedy}")
+            raise UnreadableFileError(
+                f"El tokenizador {path} no describe un CharTokenizer válido ({err}). {remedy}"
+            ) from err
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, CharTokenizer) and self.itos == other.itos

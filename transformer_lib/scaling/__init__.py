@@ -48,8 +48,10 @@ from .laws import (
 from .sweep import (
     SWEEP_SIZES,
     SweepSize,
+    check_sweep_path,
     compute_frontier,
     fit_sweep,
+    is_sweep_results,
     load_sweep,
     run_sweep,
     save_sweep,
@@ -86,6 +88,8 @@ __all__ = [
     "sweep_metadata",
     "save_sweep",
     "load_sweep",
+    "check_sweep_path",
+    "is_sweep_results",
     "plot_scaling",
 ]
 

@@ -3,7 +3,9 @@
 - :class:`SweepSize` y :data:`SWEEP_SIZES`: los tamaños (profundidad, cabezas y anchura).
 - :func:`run_sweep`: entrena un GPT de cada tamaño en el Quijote y mide su pérdida.
 - :func:`compute_frontier` y :func:`fit_sweep`: la frontera de cómputo y las leyes ajustadas.
-- :func:`sweep_metadata`, :func:`save_sweep` y :func:`load_sweep`: el JSON de resultados.
+- :func:`sweep_metadata`, :func:`save_sweep` y :func:`load_sweep`: el JSON de resultados
+  (escrito de forma atómica; :func:`check_sweep_path` comprueba antes de entrenar que se
+  puede escribir sin destruir nada, :func:`is_sweep_results` reconoce uno).
 
 Desde la terminal: ``python -m transformer_lib sweep --out results/sweep_quijote.json``
 (ver :mod:`transformer_lib.cli.sweep`).
@@ -23,6 +25,7 @@ import torch
 
 from ..data import QuijoteData, prepare_quijote
 from ..environment import describe_environment, git_commit, library_version, load_average
+from ..files import UnreadableFileError, check_output_path, read_json, write_text_atomic
 from ..models import GPT, GPTConfig
 from ..training import TrainConfig, train
 from .counting import flops_per_token, training_flops
@@ -249,16 +252,48 @@ def sweep_metadata(command: str = "", note: str = "", torch_threads: int | None 
     }
 
 
-def save_sweep(results: dict, path: str | os.PathLike) -> None:
+def is_sweep_results(path: str | os.PathLike) -> bool:
+    """Dice si ``path`` es un archivo de resultados de un barrido (JSON con ``runs`` y ``recipe``)."""
+    path = Path(path)
+    try:
+        results = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (OSError, ValueError):
+        return False
+    return isinstance(results, dict) and isinstance(results.get("runs"), list) and "recipe" in results
+
+
+def check_sweep_path(
+    path: str | os.PathLike, overwrite: bool = False, flag: str | None = None,
+    overwrite_flag: str = "overwrite=True",
+) -> Path:
+    """Comprueba, antes de entrenar, que se pueden guardar los resultados en ``path``.
+
+    Vale si no existe o, con ``overwrite``, si son resultados de otro barrido
+    (:func:`is_sweep_results`). Cualquier otro archivo o carpeta se rechaza siempre.
+
+    Es la comprobación de :func:`~transformer_lib.training.check_checkpoint_path` para un
+    fichero: ``path`` es el JSON de resultados y ``overwrite``, ``flag`` y ``overwrite_flag``
+    significan lo mismo. Devuelve la ruta como ``Path`` o lanza ``OutputPathError`` con un
+    mensaje que dice por qué no vale y qué hacer.
+    """
+    return check_output_path(path, what="archivo de resultados", is_ours=is_sweep_results,
+                             overwrite=overwrite, flag=flag, overwrite_flag=overwrite_flag)
+
+
+def save_sweep(results: dict, path: str | os.PathLike, overwrite: bool = False) -> None:
     """Guarda un barrido en JSON (UTF-8, legible), creando la carpeta si hace falta.
+
+    La escritura es atómica (un temporal junto a ``path`` que se renombra al final) y solo
+    reemplaza unos resultados anteriores si se pide con ``overwrite`` (ver
+    :func:`check_sweep_path`).
 
     Parámetros:
         results: el barrido (lo que devuelve :func:`run_sweep`, con metadatos si quieres).
         path: fichero de destino.
+        overwrite: si se reemplazan los resultados que ya hubiera en ``path``.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    text = json.dumps(results, indent=2, ensure_ascii=False) + "\n"  # falla antes de tocar nada
+    write_text_atomic(check_sweep_path(path, overwrite=overwrite), text)
 
 
 def load_sweep(path: str | os.PathLike) -> dict:
@@ -269,14 +304,15 @@ def load_sweep(path: str | os.PathLike) -> dict:
 
     Devuelve:
         El diccionario del barrido.
+
+    Lanza:
+        MissingFileError: si no existe (es un ``FileNotFoundError``).
+        UnreadableFileError: si no se puede leer, no es JSON (dice la línea y la columna) o no
+            es un barrido; el mensaje nombra el archivo y dice qué hacer.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"No encuentro el barrido {path}: genéralo con "
-            f"`python -m transformer_lib sweep --out {path}`."
-        )
-    results = json.loads(path.read_text(encoding="utf-8"))
-    if "runs" not in results:
-        raise ValueError(f"{path} no parece un barrido: le falta la clave 'runs'.")
+    redo = f"Genéralo con `python -m transformer_lib sweep --out {path}`."
+    results = read_json(path, what="el barrido", hint=redo)
+    if not isinstance(results, dict) or not isinstance(results.get("runs"), list):
+        raise UnreadableFileError(f"{path} no parece un barrido: le falta la lista 'runs'. {redo}")
     return results

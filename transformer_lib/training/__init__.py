@@ -18,7 +18,11 @@ Un módulo por idea:
 - ``checkpoint``: :func:`save_checkpoint` / :func:`load_checkpoint`: pesos, configuración y
   tokenizador en una carpeta; los pesos se leen con ``torch.load(..., weights_only=True)`` (sin
   código serializado) y el resto es JSON. La escritura es atómica: o queda la carpeta completa
-  o no queda nada.
+  o no queda nada; solo reemplaza un checkpoint nuestro y solo con ``overwrite=True``
+  (:func:`check_checkpoint_path` lo comprueba antes de entrenar, :func:`is_checkpoint` dice si
+  una carpeta lo es). :func:`load_weights` carga los pesos en un modelo que ya tienes.
+- ``weights``: leer ``model.pt`` sin confiar en él, con errores en español que nombran el
+  archivo (truncado, manipulado, de otro modelo).
 
 Receta por defecto: AdamW con β = (0.9, 0.99), 100 pasos de calentamiento lineal, decaimiento
 coseno hasta lr/2 y recorte del gradiente a norma 1. Parte de la receta de nanoGPT para CPU
@@ -33,7 +37,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from .checkpoint import (
+    Checkpoint,
+    check_checkpoint_path,
+    is_checkpoint,
+    load_checkpoint,
+    load_weights,
+    save_checkpoint,
+)
 from .config import PRECISIONS, TrainConfig, lr_at
 from .history import History
 from .loop import estimate_loss, make_optimizer, train
@@ -53,6 +64,9 @@ __all__ = [
     "plot_history",
     "save_checkpoint",
     "load_checkpoint",
+    "load_weights",
+    "is_checkpoint",
+    "check_checkpoint_path",
     "Checkpoint",
 ]
 
