@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from transformer_lib.files import (
+    FileWriteError,
     OutputPathError,
     Terminated,
     UnreadableFileError,
@@ -145,9 +147,9 @@ def test_atomic_directory_keeps_old_version_on_interrupt(tmp_path):
     assert leftovers(tmp_path) == []
 
 
-def _replace_old_while_renames_fail(tmp_path: Path, monkeypatch, failing_calls: range, err: OSError) -> Path:
+def _replace_old_while_renames_fail(tmp_path: Path, monkeypatch, failing_calls: range, err: OSError) -> tuple[Path, OSError]:
     """Reemplaza ``ckpt`` (con ``viejo.txt``) mientras ``os.replace`` falla con ``err`` en las
-    llamadas de ``failing_calls`` (1 = la primera); comprueba que el error llega."""
+    llamadas de ``failing_calls`` (1 = la primera); devuelve la carpeta y el error que llegó."""
     target = tmp_path / "ckpt"
     target.mkdir()
     (target / "viejo.txt").write_text("v")
@@ -161,14 +163,14 @@ def _replace_old_while_renames_fail(tmp_path: Path, monkeypatch, failing_calls: 
         return real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", flaky_replace)
-    with pytest.raises(OSError), atomic_directory(target) as tmp:
+    with pytest.raises(OSError) as raised, atomic_directory(target) as tmp:
         (tmp / "nuevo.txt").write_text("n")
     monkeypatch.undo()
-    return target
+    return target, raised.value
 
 
 def test_atomic_directory_restores_old_if_final_rename_fails(tmp_path, monkeypatch):
-    target = _replace_old_while_renames_fail(tmp_path, monkeypatch, range(2, 3),
+    target, _ = _replace_old_while_renames_fail(tmp_path, monkeypatch, range(2, 3),
                                              OSError(28, "No space left on device"))
     assert sorted(p.name for p in target.iterdir()) == ["viejo.txt"]
     assert leftovers(tmp_path) == []
@@ -308,7 +310,12 @@ def test_other_errors_inside_the_block_pass_unchanged(tmp_path):
 
 def test_old_version_is_kept_if_it_cannot_even_be_restored(tmp_path, monkeypatch):
     """Si fallan el renombrado final y el de vuelta, la versión anterior no se borra."""
-    _replace_old_while_renames_fail(tmp_path, monkeypatch, range(2, 99), OSError(5, "Input/output error"))
+    _, error = _replace_old_while_renames_fail(tmp_path, monkeypatch, range(2, 99),
+                                               OSError(5, "Input/output error"))
+    assert isinstance(error, FileWriteError)
+    assert re.search(r"ni devolver la versión anterior a su sitio .*está intacta en .*\.ckpt\.old-\w+: "
+                     r"renómbrala a ckpt", str(error)), str(error)
+    assert "sigue como estaba" not in str(error)
     (old,) = [p for p in tmp_path.iterdir() if p.name.startswith(".ckpt.old-")]
     assert (old / "viejo.txt").read_text() == "v"
 

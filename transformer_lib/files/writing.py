@@ -239,12 +239,25 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
                 os.replace(target, old)
             try:
                 os.replace(tmp, target)
-            except BaseException:
+            except BaseException as err:
                 if moved:  # se deja la versión anterior donde estaba
                     temporaries.remove(old)  # y si ni eso se puede, no se borra
-                    os.replace(old, target)
+                    _restore(old, target, err)
                     temporaries.append(old)
                 raise
+
+
+def _restore(old: Path, target: Path, err: BaseException) -> None:
+    """Devuelve la versión anterior a su sitio; si no se puede, dice dónde quedó intacta."""
+    try:
+        os.replace(old, target)
+    except OSError as restore_err:
+        why = describe_os_error(err) if isinstance(err, OSError) else type(err).__name__
+        raise FileWriteError(
+            f"No pude guardar {target} ({why}) ni devolver la versión anterior a su sitio "
+            f"({describe_os_error(restore_err)}). La versión anterior está intacta en {old}: "
+            f"renómbrala a {target.name} cuando se arregle el problema."
+        ) from restore_err
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
