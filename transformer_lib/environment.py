@@ -26,10 +26,10 @@ def cpu_model(cpuinfo: str | os.PathLike = _CPUINFO) -> str:
     """Nombre del procesador: la línea ``model name`` de ``/proc/cpuinfo`` en Linux.
 
     Parámetros:
-        cpuinfo: fichero con el formato de ``/proc/cpuinfo``.
+        cpuinfo: archivo con el formato de ``/proc/cpuinfo``.
 
     Devuelve:
-        El modelo de CPU; si el fichero no existe o no lo dice, lo que sepa ``platform``.
+        El modelo de CPU; si el archivo no existe o no lo dice, lo que sepa ``platform``.
     """
     with contextlib.suppress(OSError):
         for line in Path(cpuinfo).read_text(encoding="utf-8", errors="replace").splitlines():
@@ -82,7 +82,7 @@ def git_commit(path: str | os.PathLike | None = None) -> str | None:
             de trabajo de git de la biblioteca, no un paquete instalado).
 
     Devuelve:
-        El hash completo, con ``-dirty`` al final si hay cambios sin confirmar en los ficheros
+        El hash completo, con ``-dirty`` al final si hay cambios sin confirmar en los archivos
         seguidos; None si no es un repositorio de git o git no está instalado.
     """
     cwd = Path(__file__).resolve().parent if path is None else Path(path)

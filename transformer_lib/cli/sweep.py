@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "'2,2,32;4,4,128' (por defecto, los cinco de SWEEP_SIZES)")
     g.add_argument("--note", default="", metavar="TEXTO", help="nota libre que se guarda con los resultados")
     g = parser.add_argument_group("salida")
-    g.add_argument("--out", default="results/sweep_quijote.json", metavar="FICHERO", help="fichero JSON de resultados")
+    g.add_argument("--out", default="results/sweep_quijote.json", metavar="ARCHIVO", help="archivo JSON de resultados")
     g.add_argument("--overwrite", action="store_true",
                    help="reemplaza los resultados que ya haya en --out (solo si son de un barrido: "
                         "otro archivo nunca se toca)")

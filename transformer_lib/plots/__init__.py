@@ -2,7 +2,7 @@
 
 Todas las funciones siguen la misma regla: reciben ``ax=None`` (o ``axes=None``); si no
 les das ejes, crean una figura nueva; dibujan con etiquetas en español y **devuelven la
-figura**. No llaman a ``plt.show()``, no escriben ficheros y no tocan ``rcParams``.
+figura**. No llaman a ``plt.show()``, no escriben archivos y no tocan ``rcParams``.
 Comparten colores y piezas de :mod:`transformer_lib.plots.style`.
 
 - :mod:`~transformer_lib.plots.attention`: :func:`plot_attention`, :func:`plot_heads`,

@@ -2,7 +2,7 @@
 
 Como todas las figuras de :mod:`transformer_lib.plots`, cada función recibe ``ax=None``
 (o ``axes=None``); si no le das ejes, crea una figura nueva; dibuja con etiquetas en
-español y **devuelve la figura**. No llama a ``plt.show()``, no escribe ficheros y no toca
+español y **devuelve la figura**. No llama a ``plt.show()``, no escribe archivos y no toca
 ``rcParams``.
 """
 

@@ -9,7 +9,7 @@
   en Pre-LN (GPT-2 y la mayoría de modelos grandes) (capítulos 4 y 6).
 
 Cada función recibe ``ax=None`` (si no le das ejes, crea una figura nueva), **devuelve la
-figura**, no llama a ``plt.show()``, no escribe ficheros y no toca ``rcParams``.
+figura**, no llama a ``plt.show()``, no escribe archivos y no toca ``rcParams``.
 """
 
 from __future__ import annotations

@@ -272,7 +272,7 @@ def check_sweep_path(
     (:func:`is_sweep_results`). Cualquier otro archivo o carpeta se rechaza siempre.
 
     Es la comprobación de :func:`~transformer_lib.training.check_checkpoint_path` para un
-    fichero: ``path`` es el JSON de resultados y ``overwrite``, ``flag`` y ``overwrite_flag``
+    archivo: ``path`` es el JSON de resultados y ``overwrite``, ``flag`` y ``overwrite_flag``
     significan lo mismo. Devuelve la ruta como ``Path`` o lanza ``OutputPathError`` con un
     mensaje que dice por qué no vale y qué hacer.
     """
@@ -289,7 +289,7 @@ def save_sweep(results: dict, path: str | os.PathLike, overwrite: bool = False) 
 
     Parámetros:
         results: el barrido (lo que devuelve :func:`run_sweep`, con metadatos si quieres).
-        path: fichero de destino.
+        path: archivo de destino.
         overwrite: si se reemplazan los resultados que ya hubiera en ``path``.
     """
     text = json.dumps(results, indent=2, ensure_ascii=False) + "\n"  # falla antes de tocar nada
@@ -300,7 +300,7 @@ def load_sweep(path: str | os.PathLike) -> dict:
     """Lee un barrido guardado con :func:`save_sweep`.
 
     Parámetros:
-        path: el fichero JSON.
+        path: el archivo JSON.
 
     Devuelve:
         El diccionario del barrido.
