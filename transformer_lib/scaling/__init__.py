@@ -9,7 +9,10 @@ Un módulo por idea, de lo más simple a lo más completo:
   utilización de FLOPs del modelo (:func:`mfu`).
 - :mod:`~transformer_lib.scaling.laws`: las leyes publicadas de Kaplan et al. (2020),
   Hoffmann et al. (2022, «Chinchilla») y Besiroglu et al. (2024).
-- :mod:`~transformer_lib.scaling.fitting`: ajustes de leyes de potencia.
+- :mod:`~transformer_lib.scaling.fitting`: ajustes de leyes de potencia (:func:`fit_power_law`),
+  el IsoFLOP de Hoffmann et al. (:func:`fit_isoflop`) y los intervalos por :func:`bootstrap`.
+- :mod:`~transformer_lib.scaling.chinchilla`: la ley completa L(N, D) ajustada
+  (:func:`fit_chinchilla`, enfoque 3 de Hoffmann et al.).
 - :mod:`~transformer_lib.scaling.sweep`: barridos de tamaños (:func:`run_sweep`,
   :func:`fit_sweep`, :func:`compute_frontier`, :func:`save_sweep`, :func:`load_sweep`).
 
@@ -24,6 +27,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from .chinchilla import ChinchillaFit, fit_chinchilla
 from .counting import (
     FlopMeasurement,
     flops_per_token,
@@ -32,7 +36,15 @@ from .counting import (
     measure_flops,
     training_flops,
 )
-from .fitting import PowerLawFit, fit_power_law, fit_power_law_with_offset
+from .fitting import (
+    BootstrapResult,
+    IsoFlopFit,
+    PowerLawFit,
+    bootstrap,
+    fit_isoflop,
+    fit_power_law,
+    fit_power_law_with_offset,
+)
 from .hardware import GPU_PEAK_FLOPS, gpu_peak_flops, mfu
 from .laws import (
     BESIROGLU2024,
@@ -78,6 +90,12 @@ __all__ = [
     "PowerLawFit",
     "fit_power_law",
     "fit_power_law_with_offset",
+    "IsoFlopFit",
+    "fit_isoflop",
+    "ChinchillaFit",
+    "fit_chinchilla",
+    "BootstrapResult",
+    "bootstrap",
     "SweepSize",
     "SWEEP_SIZES",
     "run_sweep",
