@@ -15,6 +15,9 @@ Un módulo por idea, de lo más simple a lo más completo:
   (:func:`fit_chinchilla`, enfoque 3 de Hoffmann et al.).
 - :mod:`~transformer_lib.scaling.sweep`: barridos de tamaños (:func:`run_sweep`,
   :func:`fit_sweep`, :func:`compute_frontier`, :func:`save_sweep`, :func:`load_sweep`).
+- :mod:`~transformer_lib.scaling.grids`: las rejillas de tamaños, datos e IsoFLOP como datos
+  (:class:`SizeGrid`, :class:`DataGrid`, :class:`IsoFlopGrid`, :func:`make_grid`).
+- :mod:`~transformer_lib.scaling.engine`: el motor reanudable que las entrena (:func:`run_grid`).
 
 Los nombres se importan desde aquí: ``from transformer_lib.scaling import run_sweep``.
 :func:`plot_scaling` vive en :mod:`transformer_lib.plots` (solo allí se carga matplotlib) y
@@ -36,6 +39,7 @@ from .counting import (
     measure_flops,
     training_flops,
 )
+from .engine import RESULTS_SCHEMA, average_seeds, grid_fits, run_grid, validation_batches
 from .fitting import (
     BootstrapResult,
     IsoFlopFit,
@@ -44,6 +48,17 @@ from .fitting import (
     fit_isoflop,
     fit_power_law,
     fit_power_law_with_offset,
+)
+from .grids import (
+    DEFAULT_GRIDS,
+    DataGrid,
+    IsoFlopGrid,
+    RunSpec,
+    SizeGrid,
+    estimate_seconds,
+    expand,
+    make_grid,
+    nested_subset,
 )
 from .hardware import GPU_PEAK_FLOPS, gpu_peak_flops, mfu
 from .laws import (
@@ -104,6 +119,20 @@ __all__ = [
     "sweep_metadata",
     "save_sweep",
     "load_sweep",
+    "RunSpec",
+    "SizeGrid",
+    "DataGrid",
+    "IsoFlopGrid",
+    "DEFAULT_GRIDS",
+    "make_grid",
+    "expand",
+    "nested_subset",
+    "estimate_seconds",
+    "RESULTS_SCHEMA",
+    "run_grid",
+    "validation_batches",
+    "average_seeds",
+    "grid_fits",
     "plot_scaling",
 ]
 
