@@ -330,3 +330,28 @@ def test_default_grids_fit_the_cpu_budget():
 def test_terminated_is_not_an_exception():
     # SIGTERM llega como Terminated (BaseException): un `except Exception` no lo detiene.
     assert not issubclass(Terminated, Exception)
+
+
+# --------------------------------------------------------------------------- la orden
+
+
+def test_sweep_grid_command_records_argv_and_resumes(tmp_path, capsys):
+    from transformer_lib.cli import main
+
+    out = tmp_path / "g.json"
+    argv = ["sweep", "--grid", "data", "--sizes", "1,1,8", "--fractions", "1/64,1", "--seeds", "0",
+            "--max-iters", "3", "--block-size", "16", "--batch-size", "2", "--eval-interval", "0",
+            "--final-eval-iters", "1", "--num-threads", "1", "--out", str(out)]
+    assert main(argv) == 0
+    results = json.loads(out.read_text(encoding="utf-8"))
+    assert results["command"] == "python -m transformer_lib " + " ".join(argv)
+    assert results["grid"]["fractions"] == [1 / 64, 1.0] and results["complete"]
+    assert [r["subset_tokens"] for r in results["runs"]] == [
+        round(results["data"]["train_tokens"] / 64), results["data"]["train_tokens"]]
+    assert "Rejilla data: 2 ejecuciones" in capsys.readouterr().out
+    assert main(argv) == 0  # ya completo: no entrena nada
+    assert json.loads(out.read_text(encoding="utf-8")) == results
+    assert main([*argv[:-2], "--lr", "0.01", "--out", str(out)]) == 1  # otra receta: rechazada
+    assert "es de otro barrido (cambia recipe)" in capsys.readouterr().err
+    assert main(["sweep", "--grid", "isoflop", "--budgets", "1e12,x", "--out", str(out)]) == 1
+    assert "--budgets='1e12,x'" in capsys.readouterr().err
