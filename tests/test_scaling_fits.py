@@ -224,3 +224,93 @@ def test_bootstrap_bad_input():
 
     with pytest.raises(ValueError, match="falló en"):
         bootstrap(always_fails, np.array([1.0, 2.0, 3.0]), n_resamples=20)
+
+
+# --------------------------------------------------------------------------- figuras
+
+
+def _synthetic_results(kind):
+    """Resultados de rejilla sintéticos (lo que escribe run_grid, con solo los campos que se dibujan)."""
+    runs = []
+    if kind == "data":
+        for d in (2_000, 8_000, 32_000, 128_000):
+            for seed in (0, 1):
+                runs.append({"key": f"data/L1/D{d}/s{seed}", "seed": seed, "subset_tokens": d,
+                             "tokens": 64_000, "epochs": 64_000 / d, "params_non_embedding": 1000,
+                             "val_loss": 3.0 * d**-0.1 + 0.01 * seed})
+    else:
+        budget, n, loss = _parabolas(budgets=(1e12, 1e13, 1e14), seeds=2, noise=0.002)
+        for i, (c, ni, li) in enumerate(zip(budget, n, loss)):
+            runs.append({"key": f"isoflop/C{c:.3g}/N{ni:.0f}/s{i % 2}", "seed": i % 2, "budget": c,
+                         "params_non_embedding": ni, "tokens": c / (6 * ni), "val_loss": li})
+    return {"grid": {"kind": kind}, "runs": runs}
+
+
+@pytest.fixture
+def close_figures():
+    import matplotlib.pyplot as plt
+
+    yield
+    plt.close("all")
+
+
+def test_plot_data_scaling(close_figures):
+    from matplotlib.figure import Figure
+
+    from transformer_lib.plots.frontier import plot_data_scaling
+
+    fig = plot_data_scaling(_synthetic_results("data"))
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and "tokens distintos" in ax.get_xlabel()
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("D^(−0.100)" in t for t in labels) and any("Kaplan" in t for t in labels)
+    assert any("ép." in t.get_text() for t in ax.texts)
+    with pytest.raises(ValueError, match="rejilla 'isoflop', no 'data'"):
+        plot_data_scaling(_synthetic_results("isoflop"))
+
+
+def test_plot_isoflop_marks_each_minimum(close_figures):
+    import matplotlib.pyplot as plt
+
+    from transformer_lib.plots.frontier import plot_isoflop
+
+    results = _synthetic_results("isoflop")
+    fig, ax = plt.subplots()
+    assert plot_isoflop(results, ax=ax) is fig
+    stars = [line for line in ax.get_lines() if line.get_marker() == "*" and len(line.get_xdata())]
+    fit = fit_isoflop(*(np.array([r[k] for r in results["runs"]])
+                        for k in ("budget", "params_non_embedding", "val_loss")))
+    assert sorted(float(s.get_xdata()[0]) for s in stars) == pytest.approx(sorted(fit.n_opt))
+    with pytest.raises(ValueError, match="runs"):
+        plot_isoflop({"runs": []})
+
+
+def test_plot_loss_contours_and_compute_optimal(close_figures):
+    from transformer_lib.plots.frontier import plot_compute_optimal, plot_loss_contours
+
+    h = CHINCHILLA2022
+    fit = ChinchillaFit(E=h.e, A=h.a, B=h.b, alpha=h.alpha, beta=h.beta)
+    runs = _synthetic_results("isoflop")["runs"]
+    fig = plot_loss_contours(fit, runs=runs)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == ax.get_yscale() == "log" and ax.get_title().startswith("L = 1.69")
+    optimal = [line for line in ax.get_lines() if line.get_label() == "reparto óptimo para cada C"][0]
+    n_opt, d_opt = optimal.get_xdata(), optimal.get_ydata()
+    assert len(n_opt) > 2 and np.allclose(fit.optimal(6 * n_opt * d_opt)[0], n_opt)
+    iso = fit_isoflop(*(np.array([r[k] for r in runs]) for k in ("budget", "params_non_embedding", "val_loss")))
+    fig = plot_compute_optimal(iso, fit)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any("Hoffmann" in t for t in labels) and any("Besiroglu" in t for t in labels)
+    assert any("Kaplan" in t for t in labels) and any(f"C^{iso.a:.2f}" in t for t in labels)
+    with pytest.raises(ValueError, match="al menos un ajuste"):
+        plot_compute_optimal()
+
+
+def test_figures_do_not_load_matplotlib_on_import():
+    import subprocess
+    import sys
+
+    code = "import transformer_lib.plots.frontier, sys; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
