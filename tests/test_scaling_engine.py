@@ -43,14 +43,15 @@ TESTS = Path(__file__).resolve().parent
 TIMING_KEYS = {"date", "date_end", "wall_seconds", "seconds", "ms_per_iter", "hardware"}
 
 
+TEXT = "y así, del poco dormir y del mucho leer, se le secó el celebro. " * 40
+
+
 def tiny_setup():
     """Datos, receta y rejilla diminutos (también los usa el proceso hijo de los tests de señales)."""
-    from transformer_lib.data import CharTokenizer, QuijoteData
+    from transformer_lib.data import CharTokenizer, QuijoteData, train_val_split
 
-    text = "en un lugar de la mancha, de cuyo nombre no quiero acordarme. " * 40
-    tok = CharTokenizer.from_text(text)
-    ids = torch.tensor(tok.encode(text))
-    data = QuijoteData(tok, ids[:2000], ids[2000:])
+    tok = CharTokenizer.from_text(TEXT)
+    data = QuijoteData(tok, *train_val_split(torch.tensor(tok.encode(TEXT)), val_fraction=0.2))
     config = TrainConfig(max_iters=6, batch_size=4, block_size=16, eval_interval=0, eval_iters=2,
                          final_eval_iters=2, warmup_iters=2, lr=3e-3, device="cpu", num_threads=1,
                          progress=False)
@@ -88,12 +89,12 @@ def test_uninterrupted_sweep_file(reference):
     assert [r["key"] for r in saved["runs"]] == saved["planned"] == [
         f"size/L1-h{h}-d{d}/s{s}" for h, d in ((1, 8), (2, 8), (2, 16)) for s in (0, 1)]
     data, config, _ = tiny_setup()
-    assert saved["data"]["train_tokens"] == 2000 and saved["data"]["val_tokens"] == len(data.val)
+    assert saved["data"]["train_tokens"] == len(data.train) and saved["data"]["val_tokens"] == len(data.val)
     for run in saved["runs"]:
         cfg = run["train_config"]
         assert cfg["max_iters"] == run["steps"] == 6 and cfg["lr_decay_iters"] is None
         assert cfg["seed"] == run["seed"]
-        assert run["tokens"] == 6 * 4 * 16 and run["epochs"] == pytest.approx(run["tokens"] / 2000)
+        assert run["tokens"] == 6 * 4 * 16 and run["epochs"] == pytest.approx(run["tokens"] / len(data.train))
         model_config = GPTConfig.from_dict(run["model_config"])
         assert run["params_non_embedding"] == gpt_param_count_exact(model_config).non_embedding
         assert run["compute"] == training_flops(run["params_non_embedding"], run["tokens"])
@@ -257,13 +258,14 @@ def test_data_grid_uses_nested_prefixes_and_records_epochs(tmp_path):
     data, config, _ = tiny_setup()
     grid = DataGrid(sizes=(SweepSize(1, 1, 8),), fractions=(1 / 16, 1 / 4, 1.0), seeds=(0,))
     specs = expand(grid, config, data.tokenizer.vocab_size, len(data.train))
-    assert [s.subset_tokens for s in specs] == [125, 500, 2000]
+    n = len(data.train)
+    assert [s.subset_tokens for s in specs] == [round(n / 16), round(n / 4), n]
     subsets = [nested_subset(data, s.subset_tokens) for s in specs]
     for small, big in zip(subsets, subsets[1:]):
         assert torch.equal(big.train[: len(small.train)], small.train)  # cada uno dentro del siguiente
     assert all(sub.val is data.val for sub in subsets)
     results = run_grid(grid, config, data, tmp_path / "d.json", log=lambda _: None)
-    assert [r["epochs"] for r in results["runs"]] == pytest.approx([384 / 125, 384 / 500, 384 / 2000])
+    assert [r["epochs"] for r in results["runs"]] == pytest.approx([384 / s.subset_tokens for s in specs])
     assert {r["val_windows"] for r in results["runs"]} == {(len(data.val) - 1) // 16}
     assert set(results["fits"]) == {"data"} and set(results["fits"]["data"]) == {"a", "alpha", "e", "r2"}
     with pytest.raises(ValueError, match="n_tokens"):

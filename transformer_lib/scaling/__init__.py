@@ -30,6 +30,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from . import engine, grids
 from .chinchilla import ChinchillaFit, fit_chinchilla
 from .counting import (
     FlopMeasurement,
@@ -39,7 +40,7 @@ from .counting import (
     measure_flops,
     training_flops,
 )
-from .engine import RESULTS_SCHEMA, average_seeds, grid_fits, run_grid, validation_batches
+from .engine import *  # noqa: F403 (los nombres de engine.__all__)
 from .fitting import (
     BootstrapResult,
     IsoFlopFit,
@@ -49,17 +50,7 @@ from .fitting import (
     fit_power_law,
     fit_power_law_with_offset,
 )
-from .grids import (
-    DEFAULT_GRIDS,
-    DataGrid,
-    IsoFlopGrid,
-    RunSpec,
-    SizeGrid,
-    estimate_seconds,
-    expand,
-    make_grid,
-    nested_subset,
-)
+from .grids import *  # noqa: F403 (los nombres de grids.__all__)
 from .hardware import GPU_PEAK_FLOPS, gpu_peak_flops, mfu
 from .laws import (
     BESIROGLU2024,
@@ -119,21 +110,9 @@ __all__ = [
     "sweep_metadata",
     "save_sweep",
     "load_sweep",
-    "RunSpec",
-    "SizeGrid",
-    "DataGrid",
-    "IsoFlopGrid",
-    "DEFAULT_GRIDS",
-    "make_grid",
-    "expand",
-    "nested_subset",
-    "estimate_seconds",
-    "RESULTS_SCHEMA",
-    "run_grid",
-    "validation_batches",
-    "average_seeds",
-    "grid_fits",
-    "plot_scaling",
+    *grids.__all__,
+    *engine.__all__,
+    "plot_scaling",  # noqa: F405 (la da __getattr__, al pedirla)
 ]
 
 # Nombres que viven en transformer_lib.plots: se cargan (con matplotlib) solo al pedirlos.
