@@ -357,3 +357,14 @@ def test_sweep_grid_command_records_argv_and_resumes(tmp_path, capsys):
     assert "es de otro barrido (cambia recipe)" in capsys.readouterr().err
     assert main(["sweep", "--grid", "isoflop", "--budgets", "1e12,x", "--out", str(out)]) == 1
     assert "--budgets='1e12,x'" in capsys.readouterr().err
+
+
+def test_grid_bootstrap_on_synthetic_results():
+    from transformer_lib.scaling import grid_bootstrap
+
+    runs = [{"key": f"data/L1/D{d}/s{s}", "seed": s, "subset_tokens": d, "params_non_embedding": 10,
+             "tokens": 100, "val_loss": 3.0 * d**-0.1 * (1 + 0.003 * (-1) ** (s + i))}
+            for i, d in enumerate((1000, 4000, 16000, 64000)) for s in (0, 1)]
+    out = grid_bootstrap({"grid": {"kind": "data"}, "runs": runs}, n_resamples=100)
+    low, high = out["data"].interval("alpha")
+    assert low < 0.1 < high and out["data"].n_resamples == 100

@@ -41,11 +41,19 @@ from ..files import (
 )
 from ..training import TrainConfig, estimate_loss
 from .chinchilla import fit_chinchilla
-from .fitting import fit_isoflop, fit_power_law, fit_power_law_with_offset, json_ready
+from .fitting import (
+    BootstrapResult,
+    bootstrap,
+    fit_isoflop,
+    fit_power_law,
+    fit_power_law_with_offset,
+    json_ready,
+)
 from .grids import Grid, RunSpec, estimate_seconds, expand, nested_subset
 from .sweep import _run_one, fit_sweep, sweep_metadata
 
-__all__ = ["RESULTS_SCHEMA", "run_grid", "validation_batches", "average_seeds", "grid_fits"]
+__all__ = ["RESULTS_SCHEMA", "run_grid", "validation_batches", "average_seeds", "grid_fits",
+           "grid_bootstrap"]
 
 RESULTS_SCHEMA = "transformer_lib.sweep/2"
 # Lo que debe coincidir para reanudar un archivo: la rejilla, la receta y los datos.
@@ -168,6 +176,37 @@ def grid_fits(results: dict) -> dict:
             "chinchilla": _fit_or_error(lambda: fit_chinchilla(n, [r["tokens"] for r in rows], loss))}
 
 
+def grid_bootstrap(results: dict, n_resamples: int = 200, seed: int = 0,
+                   level: float = 0.9) -> dict[str, BootstrapResult]:
+    """Intervalos bootstrap de los ajustes de un barrido, remuestreando sus ejecuciones.
+
+    - ``size``: ``"params"`` (L = A·N^(−α_N));
+    - ``data``: ``"data"`` (L = A·D^(−α_D));
+    - ``isoflop``: ``"isoflop"`` (a, b, k_N, k_D; remuestreo dentro de cada presupuesto) y
+      ``"chinchilla"`` (E, A, B, α, β; con 4 arranques de L-BFGS-B por remuestreo).
+
+    Parámetros:
+        results: un barrido de :func:`run_grid`.
+        n_resamples, seed, level: como en :func:`~transformer_lib.scaling.bootstrap`.
+
+    Devuelve:
+        Un diccionario de :class:`~transformer_lib.scaling.BootstrapResult`.
+    """
+    runs = results["runs"]
+    kind = results["grid"]["kind"]
+    loss = [r["val_loss"] for r in runs]
+    n = [r["params_non_embedding"] for r in runs]
+    options = {"n_resamples": n_resamples, "seed": seed, "level": level}
+    if kind == "size":
+        return {"params": bootstrap(fit_power_law, n, loss, **options)}
+    if kind == "data":
+        return {"data": bootstrap(fit_power_law, [r["subset_tokens"] for r in runs], loss, **options)}
+    budget = [r["budget"] for r in runs]
+    return {"isoflop": bootstrap(fit_isoflop, budget, n, loss, groups=budget, **options),
+            "chinchilla": bootstrap(lambda *c: fit_chinchilla(*c, n_starts=4), n,
+                                    [r["tokens"] for r in runs], loss, **options)}
+
+
 def _is_results_file(path: Path) -> bool:
     try:
         return read_json(path, what="el archivo de resultados").get("schema") == RESULTS_SCHEMA
@@ -217,6 +256,9 @@ def run_grid(
         note: nota libre.
         overwrite: empezar de cero aunque ``out`` ya sea un barrido nuestro.
         log: dónde escribir la línea de resumen de cada ejecución (None = ``tqdm.write``).
+            La barra de progreso (``TQDM_DISABLE=1`` la apaga) nombra la ejecución en curso y
+            avanza en segundos estimados (:func:`~transformer_lib.scaling.grids.estimate_seconds`),
+            así que su tiempo restante tiene en cuenta que unas ejecuciones cuestan más que otras.
         on_run: función llamada con la fila de cada ejecución, ya guardada.
 
     Devuelve:
