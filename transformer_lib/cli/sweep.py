@@ -133,7 +133,8 @@ def add_grid_arguments(group) -> None:
                             "(por defecto, 1e13)")
     group.add_argument("--fractions", default=None, metavar="FRACCIONES",
                        help="con --grid data: fracciones del entrenamiento separadas por comas "
-                            "(por defecto, 1/64,1/32,1/16,1/8,1/4,1/2,1)")
+                            "(por defecto, 1/64,1/32,1/16,1/8,1/4,1/2,1); el tamaño lo da --sizes "
+                            "(por defecto, 4,4,128)")
 
 
 def _numbers(text: str | None, flag: str, kind=float) -> list | None:
