@@ -1,7 +1,9 @@
 """Subcomando ``sweep`` (capítulo 9): entrena varios tamaños de GPT y ajusta la ley de escalado.
 
 Las opciones de la receta son las de :mod:`transformer_lib.cli.recipe`, las mismas que las de
-``train``; el tamaño de cada modelo lo da ``--sizes``. El JSON de resultados guarda la orden
+``train``; el tamaño de cada modelo lo da ``--sizes``. Con ``--grid size|data|isoflop`` entrena
+una rejilla de :mod:`transformer_lib.scaling.grids` con el motor reanudable
+(:func:`~transformer_lib.scaling.run_grid`). El JSON de resultados guarda la orden
 que se ejecutó de verdad (la que recibió :func:`transformer_lib.cli.main`), la fecha, la
 máquina y el commit (ver :func:`~transformer_lib.scaling.sweep_metadata`).
 """
@@ -10,14 +12,20 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import sys
 import time
+from fractions import Fraction
 
 from ..data import prepare_quijote
 from ..environment import load_average
+from ..files import Terminated
 from ..scaling import (
     SWEEP_SIZES,
     SweepSize,
+    check_grid_path,
     check_sweep_path,
+    make_grid,
+    run_grid,
     run_sweep,
     save_sweep,
     sweep_metadata,
@@ -36,6 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="tamaños como 'capas,cabezas,d_model' separados por ';', p. ej. "
                         "'2,2,32;4,4,128' (por defecto, los cinco de SWEEP_SIZES)")
     g.add_argument("--note", default="", metavar="TEXTO", help="nota libre que se guarda con los resultados")
+    add_grid_arguments(g)
     g = parser.add_argument_group("salida")
     g.add_argument("--out", default="results/sweep_quijote.json", metavar="ARCHIVO", help="archivo JSON de resultados")
     g.add_argument("--overwrite", action="store_true",
@@ -89,7 +98,10 @@ def run(args: argparse.Namespace) -> int:
 
     Antes de cargar datos comprueba que ``--out`` se puede escribir y no destruye nada: si ya
     hay resultados de un barrido, hace falta ``--overwrite``; cualquier otro archivo se rechaza.
+    Con ``--grid`` entrena una rejilla con el motor reanudable.
     """
+    if getattr(args, "grid", None):
+        return run_grid_command(args)
     sizes = parse_sizes(args.sizes)
     gpt_kwargs, config = recipe_from_args(args)  # valida antes de cargar datos o entrenar
     check_sweep_path(args.out, args.overwrite, flag="--out", overwrite_flag="--overwrite")
@@ -110,4 +122,62 @@ def run(args: argparse.Namespace) -> int:
     f = results["fits"].get("params")
     fit = f"Ajuste L = {f['a']:.3g}·N^(−{f['alpha']:.3f}); " if f else "Sin ajuste (hace falta más de un tamaño); "
     print(f"{fit}resultados en {args.out}")
+    return 0
+
+
+# --------------------------------------------------------------------------- --grid
+
+
+def add_grid_arguments(group) -> None:
+    """Declara ``--grid`` y las opciones de las rejillas (ver :mod:`transformer_lib.scaling.grids`)."""
+    group.add_argument("--grid", default=None, choices=("size", "data", "isoflop"),
+                       help="entrena una rejilla con el motor reanudable: size = L(N), data = L(D) "
+                            "sobre subconjuntos anidados, isoflop = presupuestos de cómputo fijos "
+                            "(sin --grid, el barrido de tamaños de siempre). Repetir la orden con el "
+                            "mismo --out continúa donde se quedó")
+    group.add_argument("--seeds", default=None, metavar="SEMILLAS",
+                       help="con --grid: semillas separadas por comas (por defecto, 1337,1338)")
+    group.add_argument("--budgets", default=None, metavar="FLOPS",
+                       help="con --grid isoflop: presupuestos C = 6·N·D separados por comas "
+                            "(por defecto, 1e12,3e12,1e13)")
+    group.add_argument("--single-seed-from", default=None, type=float, metavar="FLOPS",
+                       help="con --grid isoflop: desde este presupuesto, solo la primera semilla "
+                            "(por defecto, 1e13)")
+    group.add_argument("--fractions", default=None, metavar="FRACCIONES",
+                       help="con --grid data: fracciones del entrenamiento separadas por comas "
+                            "(por defecto, 1/64,1/32,1/16,1/8,1/4,1/2,1); el tamaño lo da --sizes "
+                            "(por defecto, 4,4,128)")
+
+
+def _numbers(text: str | None, flag: str, kind=float) -> list | None:
+    """Lee una lista separada por comas (None si no se dio la opción)."""
+    if text is None:
+        return None
+    try:
+        return [kind(Fraction(v)) if kind is float else kind(v) for v in text.split(",")]
+    except (ValueError, ZeroDivisionError) as err:
+        raise ValueError(f"{flag}={text!r} no es una lista de números separados por comas.") from err
+
+
+def run_grid_command(args: argparse.Namespace) -> int:
+    """``sweep --grid``: entrena la rejilla pedida con :func:`~transformer_lib.scaling.run_grid`."""
+    gpt_kwargs, config = recipe_from_args(args)
+    fields = {"sizes": parse_sizes(args.sizes) if args.sizes else None,
+              "seeds": _numbers(args.seeds, "--seeds", int)}
+    if args.grid == "isoflop":
+        fields |= {"budgets": _numbers(args.budgets, "--budgets"), "single_seed_from": args.single_seed_from}
+    if args.grid == "data":
+        fields["fractions"] = _numbers(args.fractions, "--fractions")
+    grid = make_grid(args.grid, **fields)
+    check_grid_path(args.out, getattr(args, "overwrite", False))  # antes de cargar datos
+    try:
+        results = run_grid(grid, config, prepare_quijote(data_dir=args.data_dir), args.out,
+                           gpt_kwargs=gpt_kwargs, command=recorded_command(args), note=args.note,
+                           overwrite=getattr(args, "overwrite", False))
+    except (KeyboardInterrupt, Terminated):
+        print(f"Barrido interrumpido: lo terminado está en {args.out}; repite la misma orden para "
+              f"continuar.", file=sys.stderr)
+        raise
+    print(f"Rejilla {args.grid}: {len(results['runs'])} ejecuciones en {results['wall_seconds']:.0f} s; "
+          f"resultados en {args.out}")
     return 0

@@ -67,7 +67,7 @@ def plot_scaling(
             sym = "C"
         ax.plot(grid, f(grid), "--", color="black" if x == "compute" else color, lw=1.5,
                 label=f"ajuste: L = {f.a:.3g}·{sym}^(−{f.alpha:.3f})")
-    _log_axes(ax, x)
+    log_axes(ax, "parámetros sin embeddings N" if x == "params" else "cómputo C = 6·N·D (FLOPs)")
     return fig
 
 
@@ -85,16 +85,26 @@ def _plot_curves(ax: Axes, runs: list[dict]) -> None:
                     label=f"{r['name']} (N = {r['params_non_embedding'] / 1e3:.0f} mil)")
 
 
-def _log_axes(ax: Axes, x: str) -> None:
-    """Escalas logarítmicas, marcas legibles en y, etiquetas, rejilla y leyenda."""
+LOSS_LABEL = "pérdida de validación (nats por carácter)"
+
+
+def log_axes(ax: Axes, xlabel: str, ylabel: str = LOSS_LABEL, plain_y: bool = True) -> None:
+    """Escalas logarítmicas, marcas legibles en y, etiquetas, rejilla y leyenda.
+
+    Parámetros:
+        ax: los ejes.
+        xlabel, ylabel: etiquetas de los ejes.
+        plain_y: marcas de y como números normales (2.5 en vez de 2.5×10⁰); para pérdidas.
+    """
     from matplotlib.ticker import FuncFormatter
 
     ax.set_xscale("log")
     ax.set_yscale("log")
-    plain = FuncFormatter(lambda v, _: f"{v:.3g}")  # 2.5 en vez de 2.5×10⁰
-    ax.yaxis.set_major_formatter(plain)
-    ax.yaxis.set_minor_formatter(plain)
-    ax.set_xlabel("parámetros sin embeddings N" if x == "params" else "cómputo C = 6·N·D (FLOPs)")
-    ax.set_ylabel("pérdida de validación (nats por carácter)")
+    if plain_y:
+        plain = FuncFormatter(lambda v, _: f"{v:.3g}")
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(plain)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)

@@ -9,9 +9,15 @@ Un módulo por idea, de lo más simple a lo más completo:
   utilización de FLOPs del modelo (:func:`mfu`).
 - :mod:`~transformer_lib.scaling.laws`: las leyes publicadas de Kaplan et al. (2020),
   Hoffmann et al. (2022, «Chinchilla») y Besiroglu et al. (2024).
-- :mod:`~transformer_lib.scaling.fitting`: ajustes de leyes de potencia.
+- :mod:`~transformer_lib.scaling.fitting`: ajustes de leyes de potencia (:func:`fit_power_law`),
+  el IsoFLOP de Hoffmann et al. (:func:`fit_isoflop`) y los intervalos por :func:`bootstrap`.
+- :mod:`~transformer_lib.scaling.chinchilla`: la ley completa L(N, D) ajustada
+  (:func:`fit_chinchilla`, enfoque 3 de Hoffmann et al.).
 - :mod:`~transformer_lib.scaling.sweep`: barridos de tamaños (:func:`run_sweep`,
   :func:`fit_sweep`, :func:`compute_frontier`, :func:`save_sweep`, :func:`load_sweep`).
+- :mod:`~transformer_lib.scaling.grids`: las rejillas de tamaños, datos e IsoFLOP como datos
+  (:class:`SizeGrid`, :class:`DataGrid`, :class:`IsoFlopGrid`, :func:`make_grid`).
+- :mod:`~transformer_lib.scaling.engine`: el motor reanudable que las entrena (:func:`run_grid`).
 
 Los nombres se importan desde aquí: ``from transformer_lib.scaling import run_sweep``.
 :func:`plot_scaling` vive en :mod:`transformer_lib.plots` (solo allí se carga matplotlib) y
@@ -24,6 +30,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from . import engine, grids
+from .chinchilla import ChinchillaFit, fit_chinchilla
 from .counting import (
     FlopMeasurement,
     flops_per_token,
@@ -32,7 +40,17 @@ from .counting import (
     measure_flops,
     training_flops,
 )
-from .fitting import PowerLawFit, fit_power_law, fit_power_law_with_offset
+from .engine import *  # noqa: F403 (los nombres de engine.__all__)
+from .fitting import (
+    BootstrapResult,
+    IsoFlopFit,
+    PowerLawFit,
+    bootstrap,
+    fit_isoflop,
+    fit_power_law,
+    fit_power_law_with_offset,
+)
+from .grids import *  # noqa: F403 (los nombres de grids.__all__)
 from .hardware import GPU_PEAK_FLOPS, gpu_peak_flops, mfu
 from .laws import (
     BESIROGLU2024,
@@ -80,6 +98,12 @@ __all__ = [
     "PowerLawFit",
     "fit_power_law",
     "fit_power_law_with_offset",
+    "IsoFlopFit",
+    "fit_isoflop",
+    "ChinchillaFit",
+    "fit_chinchilla",
+    "BootstrapResult",
+    "bootstrap",
     "SweepSize",
     "SWEEP_SIZES",
     "run_sweep",
@@ -90,7 +114,9 @@ __all__ = [
     "load_sweep",
     "check_sweep_path",
     "is_sweep_results",
-    "plot_scaling",
+    *grids.__all__,
+    *engine.__all__,
+    "plot_scaling",  # noqa: F405 (la da __getattr__, al pedirla)
 ]
 
 # Nombres que viven en transformer_lib.plots: se cargan (con matplotlib) solo al pedirlos.

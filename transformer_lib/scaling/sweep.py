@@ -83,15 +83,16 @@ def _as_size(size) -> SweepSize:
     raise TypeError(f"Cada tamaño debe ser un SweepSize o una tupla (n_layer, n_head, d_model); recibí {size!r}.")
 
 
-def _run_one(size: SweepSize, gpt_config: GPTConfig, config: TrainConfig, data: QuijoteData) -> dict:
-    """Entrena un tamaño y devuelve su fila del barrido."""
+def _run_one(size: SweepSize, gpt_config: GPTConfig, config: TrainConfig,
+             data: QuijoteData) -> tuple[GPT, dict]:
+    """Entrena un tamaño y devuelve el modelo entrenado y su fila del barrido."""
     torch.manual_seed(config.seed)
     model = GPT(gpt_config)
     counts = model.count_parameters()
     history = train(model, config, data)
     tokens = history.tokens
     tokens_per_step = config.batch_size * config.block_size
-    return {
+    return model, {
         "name": size.name,
         "n_layer": size.n_layer,
         "n_head": size.n_head,
@@ -156,7 +157,7 @@ def run_sweep(
     gpt_configs = [s.gpt_config(vocab_size, block_size=block_size, **common) for s in sizes]
     runs = []
     for size, gpt_config in zip(sizes, gpt_configs):
-        runs.append(_run_one(size, gpt_config, config, data))
+        runs.append(_run_one(size, gpt_config, config, data)[1])
         if on_run is not None:
             on_run(runs[-1])
     results = {"recipe": config.to_dict(), "model": common, "vocab_size": vocab_size, "runs": runs}
