@@ -35,6 +35,7 @@ from transformer_lib import GPT, GPTConfig
 from transformer_lib.tareas import (
     VALIDATION_THRESHOLD,
     check_attention,
+    check_block,
     check_causal_mask,
     check_training,
 )
@@ -268,6 +269,60 @@ def test_each_classic_mistake_fails_with_its_diagnosis(path):
     assert r.points == 0
     assert module.EXPECTED in " ".join(r.messages), r.text()
     assert "Traceback" not in r.text()
+
+
+_TRAINING_PATHS = sorted((WRONG_DIR / "training").glob("*.py"))
+_NOTEBOOK_PATHS = sorted(p for p in (WRONG_DIR / "notebooks").glob("*.py") if not p.name.startswith("_"))
+
+
+@needs_data
+@pytest.mark.parametrize("path", _TRAINING_PATHS, ids=[p.stem for p in _TRAINING_PATHS])
+def test_training_non_solutions_fail_with_their_diagnosis(path):
+    from transformer_lib.data import prepare_quijote
+
+    module = _load_wrong(path)
+    r = check_training(module.model, data=prepare_quijote(), show=False)
+    assert r.status == WRONG and r.points == 0, r.text()
+    assert module.EXPECTED in r.messages[0], r.text()  # el estructural, el primero del informe
+    if hasattr(module, "OWN_VALIDATION_LOSS"):  # lo que habría impreso el cuaderno
+        assert module.OWN_VALIDATION_LOSS < VALIDATION_THRESHOLD
+
+
+def test_forbidden_attention_is_seen_whatever_its_name():
+    from torch.nn.functional import scaled_dot_product_attention as renamed_pytorch
+
+    from transformer_lib import scaled_dot_product_attention as renamed_library
+
+    for fn, expected in ((lambda q, k, v, mask=None: renamed_pytorch(q, k, v, attn_mask=mask), "de PyTorch"),
+                         (lambda q, k, v, mask=None: renamed_library(q, k, v, mask), "de la biblioteca")):
+        r = check_attention(fn, show=False)
+        assert r.status == WRONG and f"la atención {expected}" in r.messages[0], r.text()
+
+
+def test_structural_findings_come_first_and_numeric_ones_share_a_line():
+    module = _load_wrong(WRONG_DIR / "block_future_only_mask.py")
+    r = check_block(module.PreLNBlock, show=False)
+    assert "mira al futuro" in r.messages[0], r.text()
+    assert sum("no coincide con la referencia" in m for m in r.messages) <= 1, r.text()
+
+
+@pytest.mark.parametrize("path", _NOTEBOOK_PATHS, ids=[p.stem for p in _NOTEBOOK_PATHS])
+def test_hostile_notebooks_cannot_forge_a_pass(path, tmp_path):
+    sys.path.insert(0, str(path.parent))  # para `from _wrong_attention import …`
+    try:
+        fixture = _load_wrong(path)
+    finally:
+        sys.path.remove(str(path.parent))
+    nb = nbformat.read(INSTRUCTOR / f"{fixture.TASK}.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(fixture.CELL))
+    notebook = tmp_path / f"{fixture.TASK}.ipynb"
+    nbformat.write(nb, notebook)
+    r = _cli("comprobar", str(notebook), "--semilla", "7", "--json", str(tmp_path / "r.json"))
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "🎉" not in r.stdout.split("═" * 72)[-1] and "Traceback" not in r.stdout + r.stderr
+    (graded,) = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    result = next(x for x in graded["resultados"] if x["exercise"] == fixture.EXERCISE)
+    assert result["status"] == WRONG and fixture.EXPECTED in " ".join(result["messages"]), r.stdout
 
 
 def test_student_exception_is_reported_not_raised(capsys):

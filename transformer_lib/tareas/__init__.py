@@ -11,15 +11,13 @@ un cuaderno entero y lo califica (es lo que hace la integración continua).
 """
 
 from .core import Result
-from .task1_attention import check_attention, check_causal_mask
-from .task2_multihead import check_heads, check_multihead
-from .task3_gpt import (
-    VALIDATION_THRESHOLD,
-    check_block,
-    check_gpt,
-    check_training,
-    validation_loss,
-)
+from .task1_attention import check_attention
+from .task1_mask import check_causal_mask
+from .task2_heads import check_heads
+from .task2_multihead import check_multihead
+from .task3_block import check_block
+from .task3_gpt import check_gpt
+from .task3_training import VALIDATION_THRESHOLD, check_training, validation_loss
 
 __all__ = [
     "Result",

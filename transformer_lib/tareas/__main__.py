@@ -64,6 +64,9 @@ def build_parser() -> SpanishArgumentParser:
                        help="reutiliza la calificación de un cuaderno idéntico guardada en esta carpeta")
     check.add_argument("--json", dest="json", metavar="ARCHIVO", type=Path,
                        help="guarda también el resultado en JSON")
+    check.add_argument("--semilla", dest="seed", type=int, metavar="N",
+                       help="semilla de las pruebas ocultas (por defecto, una nueva cada vez; el informe "
+                            "dice cuál se usó, para repetir la misma calificación)")
     check.set_defaults(run=_run_check)
 
     listing = sub.add_parser("lista", help="muestra las tareas, sus ejercicios y sus puntos",
@@ -73,6 +76,14 @@ def build_parser() -> SpanishArgumentParser:
 
 
 def _run_check(args: argparse.Namespace) -> int:
+    try:
+        import nbclient  # noqa: F401
+        import nbformat  # noqa: F401
+    except ImportError as err:
+        print(f"Falta {err.name}: el calificador necesita el extra «tareas». Instálalo con "
+              "`pip install \"transformer_lib[tareas] @ git+URL_DEL_CURSO\"` (o `pip install -e \".[tareas]\"` "
+              "en el repositorio).", file=sys.stderr)
+        return 2
     from .grader import exit_status, grade
 
     if args.exercise is not None:
@@ -84,7 +95,7 @@ def _run_check(args: argparse.Namespace) -> int:
     grades = []
     for path in args.notebooks:
         print(f"Ejecutando {path} en un kernel nuevo…", file=sys.stderr, flush=True)
-        graded = grade(path, args.task, args.time_limit, args.data, args.cache)
+        graded = grade(path, args.task, args.time_limit, args.data, args.cache, args.seed)
         grades.append(graded)
         print(graded.text(args.exercise))
         print()

@@ -7,36 +7,67 @@ sin traza). ``NotImplementedError`` significa «aún sin resolver».
 
 from __future__ import annotations
 
-import contextlib
-import math
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-
-import torch
 
 #: Estados posibles de un ejercicio.
 CORRECT, WRONG, UNSOLVED, ERROR = "correcto", "incorrecto", "sin resolver", "error"
 
 _ICONS = {CORRECT: "✅", WRONG: "❌", UNSOLVED: "⏳", ERROR: "💥"}
-#: Máximo de mensajes de fallo distintos que se muestran por ejercicio.
+#: Máximo de fallos «de otro tipo» que se muestran por ejercicio (los estructurales, todos).
 MAX_MESSAGES = 3
+UNSOLVED_MESSAGE = (
+    "Aún no has escrito tu solución: tu código lanza NotImplementedError. Sustituye "
+    "la línea `raise NotImplementedError()` por tu implementación y vuelve a "
+    "ejecutar la celda."
+)
 
 
 class Unsolved(Exception):
     """El código del estudiante lanzó ``NotImplementedError`` (o no existe todavía)."""
 
 
+#: Tipos de fallo, por orden de importancia en el informe.
+STRUCTURAL, OTHER, NUMERIC = "estructural", "otro", "numérico"
+
+
 class Failure(Exception):
-    """Una prueba no se superó; el mensaje explica por qué y da una pista."""
+    """Una prueba no se superó; el mensaje explica por qué y da una pista.
+
+    Parámetros:
+        message: la explicación, en español.
+        kind: :data:`STRUCTURAL` (un error de concepto reconocido: causalidad, máscara,
+            escala, eje…), :data:`OTHER` (forma, tipo, entradas modificadas…) o
+            :data:`NUMERIC` (los números no coinciden y no sé por qué; ``message`` es la pista).
+        diff: diferencia máxima con la referencia (solo en los numéricos).
+    """
+
+    def __init__(self, message: str, kind: str = OTHER, diff: float | None = None):
+        super().__init__(message)
+        self.kind, self.diff = kind, diff
+
+
+def structural(message: str) -> Failure:
+    """Un fallo estructural (se muestra siempre, antes que los demás)."""
+    return Failure(message, STRUCTURAL)
+
+
+def numeric(hint: str, diff: float | None) -> Failure:
+    """Una diferencia numérica sin diagnóstico (todas se agrupan en una línea del informe)."""
+    return Failure(hint, NUMERIC, diff)
 
 
 class StudentError(Exception):
-    """El código del estudiante lanzó una excepción (que no es ``NotImplementedError``)."""
+    """El código del estudiante lanzó una excepción (que no es ``NotImplementedError``).
 
-    def __init__(self, original: BaseException):
-        self.original = original
-        super().__init__(describe_exception(original))
+    Parámetros:
+        error: el registro de la excepción que devuelve el ejecutor (``type``, ``message``).
+    """
+
+    def __init__(self, error: dict):
+        self.type, self.message = str(error.get("type", "Exception")), str(error.get("message", ""))
+        text = self.message if len(self.message) <= 300 else self.message[:297] + "…"
+        super().__init__(f"{self.type}: {text}" if text else self.type)
 
 
 def describe_exception(err: BaseException) -> str:
@@ -72,31 +103,13 @@ _ERROR_HINTS = (
 )
 
 
-def hint_for(err: BaseException) -> str:
+def hint_for(err: BaseException | str) -> str:
     """Una pista en español para los errores de PyTorch más comunes (o cadena vacía)."""
     text = str(err)
     for pattern, hint in _ERROR_HINTS:
         if pattern.lower() in text.lower():
             return " Pista: " + hint
     return ""
-
-
-def call_student(fn: Callable, *args, **kwargs):
-    """Llama al código del estudiante traduciendo sus excepciones.
-
-    Devuelve:
-        Lo que devuelva ``fn``.
-
-    Lanza:
-        SinResolver si ``fn`` lanza ``NotImplementedError``; ErrorDelEstudiante con
-        cualquier otra excepción.
-    """
-    try:
-        return fn(*args, **kwargs)
-    except NotImplementedError as err:
-        raise Unsolved(str(err)) from None
-    except Exception as err:  # cualquier fallo del estudiante se informa, no se propaga
-        raise StudentError(err) from None
 
 
 @dataclass
@@ -164,22 +177,27 @@ def _indent(text: str, n: int = 3) -> str:
 
 
 class Checker:
-    """Ejecuta las pruebas de un ejercicio y reúne un :class:`Result`.
+    """Ejecuta las pruebas de un ejercicio y reúne un :class:`Result` con los fallos ordenados.
 
     Uso::
 
-        c = Comprobador("atencion", "scaled_dot_product_attention", puntos=7)
-        c.prueba("caso básico", lambda: ...)   # la lambda lanza Fallo si algo va mal
-        return c.resultado()
+        c = Checker("atencion", "scaled_dot_product_attention", points=7)
+        c.run_test("caso básico", lambda: ...)   # la lambda lanza Failure si algo va mal
+        return c.result()
 
-    Tras el primer ``SinResolver`` deja de ejecutar pruebas.
+    Orden del informe: primero el error que impide seguir (``stop``), después los hallazgos
+    estructurales (causalidad, convención de la máscara, escala, eje…), que nunca se
+    recortan; luego los demás fallos (como mucho :data:`MAX_MESSAGES`) y, al final, una sola
+    línea con todas las diferencias numéricas sin diagnóstico. Tras el primer ``Unsolved``
+    deja de ejecutar pruebas.
     """
 
     def __init__(self, exercise: str, title: str, points: float):
         self.exercise, self.title, self.max_points = exercise, title, points
         self.passed = 0
         self.total = 0
-        self.failures: dict[str, list[str]] = {}  # mensaje -> pruebas en que aparece
+        self.failures: dict[tuple[str, str], list[str]] = {}  # (tipo, mensaje) -> pruebas
+        self.numeric: list[tuple[str, Failure]] = []
         self.unsolved: str | None = None
         self.fatal_error: str | None = None
         self.notes: list[str] = []
@@ -197,17 +215,16 @@ class Checker:
             fn()
         except Unsolved:
             self.total -= 1
-            self.unsolved = (
-                "Aún no has escrito tu solución: tu código lanza NotImplementedError. Sustituye "
-                "la línea `raise NotImplementedError()` por tu implementación y vuelve a "
-                "ejecutar la celda."
-            )
+            self.unsolved = UNSOLVED_MESSAGE
             return False
         except Failure as f:
-            self._record(description, str(f))
+            if f.kind == NUMERIC:
+                self.numeric.append((description, f))
+            else:
+                self.failures.setdefault((f.kind, str(f)), []).append(description)
             return False
         except StudentError as e:
-            self._record(description, f"Tu código lanzó {e}.{hint_for(e.original)}")
+            self._record(description, f"Tu código lanzó {e}.{hint_for(e.message)}")
             return False
         except Exception as err:  # p. ej. devolviste algo que no es un tensor
             self._record(
@@ -233,34 +250,40 @@ class Checker:
         self.fatal_error = message
 
     def _record(self, description: str, message: str) -> None:
-        self.failures.setdefault(message, []).append(description)
+        self.failures.setdefault((OTHER, message), []).append(description)
+
+    @staticmethod
+    def _where(tests: list[str]) -> str:
+        where = f"«{tests[0]}»"
+        if len(tests) > 1:
+            where += f" y {len(tests) - 1} prueba(s) más"
+        return where
 
     @property
     def messages(self) -> list[str]:
-        """Un mensaje por causa de fallo, con las pruebas en que aparece."""
-        out = []
-        for message, tests_fn in self.failures.items():
-            where = f"«{tests_fn[0]}»"
-            if len(tests_fn) > 1:
-                where += f" y {len(tests_fn) - 1} prueba(s) más"
-            out.append(f"[{where}] {message}")
+        """Los mensajes del informe, ordenados (ver la cabecera de la clase)."""
+        structural = [f"[{self._where(t)}] {m}" for (k, m), t in self.failures.items() if k == STRUCTURAL]
+        other = [f"[{self._where(t)}] {m}" for (k, m), t in self.failures.items() if k == OTHER]
+        if len(other) > MAX_MESSAGES:
+            rest = len(other) - MAX_MESSAGES
+            other = other[:MAX_MESSAGES] + [f"(y {rest} fallo(s) más de otro tipo; corrige primero estos)"]
+        out = ([self.fatal_error] if self.fatal_error else []) + structural + other
+        if self.numeric:
+            tests = [d for d, _ in self.numeric]
+            diffs = [f.diff for _, f in self.numeric if f.diff is not None]
+            worst = f" (diferencia máxima {max(diffs):.3g})" if diffs else ""
+            out.append(f"[{self._where(tests)}] Tu resultado no coincide con la referencia{worst}. {self.numeric[0][1]}")
         return out
 
     def result(self) -> Result:
         if self.unsolved is not None:
             return Result(self.exercise, self.title, UNSOLVED, 0, self.max_points,
-                             self.passed, self.total, [self.unsolved])
-        messages = list(self.messages)
-        if self.fatal_error is not None:
-            messages.insert(0, self.fatal_error)
-        if len(messages) > MAX_MESSAGES:
-            rest = len(messages) - MAX_MESSAGES
-            messages = messages[:MAX_MESSAGES] + [f"(y {rest} fallo(s) más; corrige primero estos)"]
+                          self.passed, self.total, [self.unsolved])
         if self.passed == self.total and self.total > 0 and self.fatal_error is None:
             return Result(self.exercise, self.title, CORRECT, self.max_points, self.max_points,
-                             self.passed, self.total, [], self.notes)
+                          self.passed, self.total, [], self.notes)
         return Result(self.exercise, self.title, WRONG, 0, self.max_points,
-                         self.passed, self.total, messages, self.notes)
+                      self.passed, self.total, self.messages, self.notes)
 
 
 def unsolved_result(exercise: str, title: str, points: float, message: str) -> Result:
@@ -271,108 +294,3 @@ def unsolved_result(exercise: str, title: str, points: float, message: str) -> R
 def error_result(exercise: str, title: str, points: float, message: str) -> Result:
     """Resultado de un ejercicio cuya comprobación no pudo ni empezar."""
     return Result(exercise, title, ERROR, 0, points, 0, 0, [message])
-
-
-@contextlib.contextmanager
-def isolated_state() -> Iterator[None]:
-    """Protege el estado global del estudiante: generador aleatorio y modo de gradiente."""
-    with torch.random.fork_rng(devices=[]), torch.enable_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # los avisos de PyTorch ensuciarían el informe
-        yield
-
-
-def checker_rng(seed: int) -> torch.Generator:
-    """Generador de PyTorch propio de las comprobaciones (no toca la semilla global)."""
-    return torch.Generator().manual_seed(seed)
-
-
-def ensure_tensor(x, what: str = "Tu código") -> torch.Tensor:
-    """Comprueba que ``x`` sea un tensor; si no, lanza un Fallo explicativo."""
-    if not isinstance(x, torch.Tensor):
-        raise Failure(f"{what} debe devolver un torch.Tensor y devolvió {type(x).__name__}.")
-    return x
-
-
-def tolerances(dtype: torch.dtype) -> dict:
-    """Tolerancias de comparación según el tipo de dato."""
-    if dtype == torch.float64:
-        return {"atol": 1e-9, "rtol": 1e-7}
-    return {"atol": 2e-5, "rtol": 1e-4}
-
-
-def close(a: torch.Tensor, b: torch.Tensor, dtype: torch.dtype | None = None) -> bool:
-    """True si ``a`` y ``b`` tienen la misma forma y valores cercanos (NaN = NaN)."""
-    if not isinstance(a, torch.Tensor) or not isinstance(b, torch.Tensor) or a.shape != b.shape:
-        return False
-    tol = tolerances(dtype or b.dtype)
-    return bool(torch.allclose(a.detach().double(), b.detach().double(), equal_nan=True, **tol))
-
-
-def max_difference(a: torch.Tensor, b: torch.Tensor) -> float:
-    """Máxima diferencia absoluta entre dos tensores de la misma forma (ignora NaN)."""
-    d = (a.detach().double() - b.detach().double()).abs()
-    d = d[~torch.isnan(d)]
-    return float(d.max()) if d.numel() else math.nan
-
-
-def shape_str(t: torch.Tensor | torch.Size | tuple) -> str:
-    """Forma de un tensor como texto: (2, 5, 8)."""
-    shape = t.shape if isinstance(t, torch.Tensor) else t
-    return str(tuple(shape))
-
-
-def source_of(obj) -> str:
-    """Código fuente de una función o clase del estudiante (cadena vacía si no se puede leer)."""
-    import inspect
-
-    try:
-        return inspect.getsource(obj)
-    except (OSError, TypeError):
-        return ""
-
-
-def exercise_check(exercise: str, title: str, points: float, missing_message: str | None = None):
-    """Decorador que convierte una función de pruebas en una comprobación «a prueba de todo».
-
-    La función decorada recibe un :class:`Checker` y el objeto del estudiante. La
-    comprobación resultante:
-
-    - informa de «sin resolver» si el objeto es None;
-    - aísla el generador aleatorio global del estudiante;
-    - nunca lanza: cualquier excepción inesperada se convierte en un resultado de error;
-    - imprime el informe en español si ``mostrar=True`` (lo normal en el cuaderno) y
-      devuelve el :class:`Result`.
-    """
-
-    def decorator(tests_fn: Callable) -> Callable:
-        def check(obj=None, *args, show: bool = True, **kwargs) -> Result:
-            try:
-                if obj is None:
-                    res = unsolved_result(
-                        exercise, title, points,
-                        missing_message or f"No encuentro tu `{title}`: ¿has ejecutado la celda del ejercicio?",
-                    )
-                else:
-                    c = Checker(exercise, title, points)
-                    with isolated_state():
-                        tests_fn(c, obj, *args, **kwargs)
-                    res = c.result()
-            except Exception as err:  # un fallo del propio comprobador no debe romper tu cuaderno
-                res = error_result(
-                    exercise, title, points,
-                    f"La comprobación no pudo terminar ({describe_exception(err)}).{hint_for(err)} "
-                    "Si tu código parece correcto, avisa a tu profesor.",
-                )
-            if show:
-                print(res.text())
-            return res
-
-        check.__name__ = tests_fn.__name__
-        check.__qualname__ = tests_fn.__qualname__
-        check.__doc__ = tests_fn.__doc__
-        check.exercise = exercise
-        check.title = title
-        check.points = points
-        return check
-
-    return decorator

@@ -1,6 +1,8 @@
 """Comprobaciones de la tarea 1: atención por producto escalado y máscara causal.
 
-La referencia es :mod:`transformer_lib.attention`. Cuando la salida del estudiante no
+La referencia es :mod:`transformer_lib.attention`. Los casos (entradas ocultas) se
+preparan con ``build_*`` y se juzgan con ``judge_*`` a partir de lo que devolvió el
+código del estudiante (ver :mod:`~transformer_lib.tareas.runner`). Cuando la salida no
 coincide, se compara con versiones *deliberadamente equivocadas* de la fórmula (sin
 escalar, máscara invertida, softmax sobre el eje equivocado…) para explicar el error.
 """
@@ -9,27 +11,18 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
 
 import torch
 
 from .. import attention as ref
-from .core import (
-    Checker,
-    Failure,
-    StudentError,
-    call_student,
-    checker_rng,
-    close,
-    ensure_tensor,
-    exercise_check,
-    max_difference,
-    shape_str,
-    source_of,
-)
+from .compare import checker_rng, close, ensure_tensor, max_difference, output_of, shape_str
+from .core import STRUCTURAL, Checker, Failure, StudentError, numeric, structural
+from .exercise import ExerciseSpec, notebook_check
 
 #: Semilla de las pruebas ocultas (las formas se sortean con ella).
 SEED = 20250601
+#: El nombre que se busca en el cuaderno.
+TARGET = "scaled_dot_product_attention"
 
 
 # --------------------------------------------------------------------------------------
@@ -165,8 +158,8 @@ def _randn(g: torch.Generator, *shape: int, dtype=torch.float32) -> torch.Tensor
     return torch.randn(*shape, generator=g, dtype=dtype)
 
 
-def _cases(g: torch.Generator) -> list[tuple[str, dict]]:
-    """Casos de prueba con formas sorteadas (ocultas al estudiante)."""
+def _input_sets(g: torch.Generator) -> list[tuple[str, dict]]:
+    """Entradas de prueba con formas sorteadas (ocultas al estudiante)."""
     r = lambda lo, hi: int(torch.randint(lo, hi + 1, (1,), generator=g))
     cases = []
     B, T, d = r(2, 4), r(4, 9), 2 ** r(2, 5)
@@ -210,26 +203,49 @@ def _cases(g: torch.Generator) -> list[tuple[str, dict]]:
     return cases
 
 
-def _check_case(fn: Callable, inputs: dict, code: str) -> None:
-    q, k, v, mask = inputs["q"], inputs["k"], inputs["v"], inputs.get("mask")
-    copies = {n: t.clone() for n, t in inputs.items()}
-    args = (q, k, v) if mask is None else (q, k, v, mask)
+def build_attention_cases(seed: int) -> list[dict]:
+    """Los casos del ejercicio «atencion»: uno por juego de entradas y uno de gradientes."""
+    g = checker_rng(seed)
+    cases = []
+    for description, inputs in _input_sets(g):
+        args = [inputs["q"], inputs["k"], inputs["v"]] + ([inputs["mask"]] if "mask" in inputs else [])
+        cases.append({"description": description, "kind": "call",
+                      "calls": [{"target": TARGET, "args": args, "grad": None}]})
+    q, k, v = (_randn(g, 2, 4, 8) for _ in range(3))
+    probe = _randn(g, 2, 4, 8)
+    cases.append({"description": "gradientes respecto a q, k y v", "kind": "call",
+                  "calls": [{"target": TARGET, "args": [q, k, v, ref.causal_mask(4)],
+                             "grad": {"wrt": [0, 1, 2], "probe": probe}}]})
+    return cases
+
+
+def _raise_with_hint(err: StudentError, q: torch.Tensor, code: str) -> None:
+    """Relanza el error del estudiante con una pista si su código tiene un error típico."""
+    if re.search(r"q\s*@\s*k\b(?!\.(transpose|mT|T\b|permute|swapaxes))|matmul\(\s*q\s*,\s*k\s*\)", code):
+        raise Failure(
+            f"Tu código lanzó {err}. Pista: calculas `q @ k` sin transponer k. Las puntuaciones son "
+            "los productos escalares de cada consulta con cada clave: `q @ k.transpose(-2, -1)`.",
+            STRUCTURAL,
+        ) from None
+    if q.dim() > 2 and re.search(r"\.T\b", code):
+        raise Failure(
+            f"Tu código lanzó {err}. Pista: con más de 2 dimensiones `k.T` invierte *todos* los "
+            "ejes; usa `k.transpose(-2, -1)`, que solo intercambia los dos últimos.",
+            STRUCTURAL,
+        ) from None
+    raise err
+
+
+def _check_case(call: dict, args: list[torch.Tensor], code: str) -> torch.Tensor:
+    """Juzga una llamada; devuelve la salida si coincide con la referencia."""
+    q, k, v = args[:3]
+    mask = args[3] if len(args) > 3 else None
     try:
-        output = ensure_tensor(call_student(fn, *args), "Tu función")
+        output = ensure_tensor(output_of(call), "Tu función")
     except StudentError as e:
-        if re.search(r"q\s*@\s*k\b(?!\.(transpose|mT|T\b|permute|swapaxes))|matmul\(\s*q\s*,\s*k\s*\)", code):
-            raise Failure(
-                f"Tu código lanzó {e}. Pista: calculas `q @ k` sin transponer k. Las puntuaciones son "
-                "los productos escalares de cada consulta con cada clave: `q @ k.transpose(-2, -1)`."
-            ) from None
-        if q.dim() > 2 and re.search(r"\.T\b", code):
-            raise Failure(
-                f"Tu código lanzó {e}. Pista: con más de 2 dimensiones `k.T` invierte *todos* los "
-                "ejes; usa `k.transpose(-2, -1)`, que solo intercambia los dos últimos."
-            ) from None
-        raise
-    for name, saved in copies.items():
-        if not torch.equal(inputs[name], saved):
+        _raise_with_hint(e, q, code)
+    for name, before, after in zip(("q", "k", "v", "mask"), args, call["inputs_after"]):
+        if not torch.equal(before, after):
             raise Failure(
                 f"Tu función modifica su entrada `{name}` (una operación in-place como "
                 "`masked_fill_`, `+=` o `[...] = ...` sobre ella). Quien te llama no espera que "
@@ -254,7 +270,7 @@ def _check_case(fn: Callable, inputs: dict, code: str) -> None:
             "(no uses `.float()` ni crees tensores con un dtype fijo)."
         )
     if close(output, expected):
-        return
+        return output
     _explain_difference(output, expected, q, k, v, mask)
 
 
@@ -266,7 +282,7 @@ def _explain_difference(output, expected, q, k, v, mask) -> None:
             if close(output[full_rows], expected[full_rows]):
                 rows = output[empty_rows]
                 if torch.isnan(rows).any():
-                    raise Failure(
+                    raise structural(
                         "Una consulta que no puede atender a ninguna clave te da NaN (la softmax de "
                         "una fila entera de −∞ es 0/0). En este curso su salida debe ser un vector de "
                         "ceros, como en la biblioteca y en `F.scaled_dot_product_attention`. Pista: tras "
@@ -274,56 +290,42 @@ def _explain_difference(output, expected, q, k, v, mask) -> None:
                     )
                 uniform = v.mean(dim=-2, keepdim=True).expand_as(expected)[empty_rows]
                 if close(rows, uniform):
-                    raise Failure(
+                    raise structural(
                         "Tapas con un número finito (como -1e9) en lugar de −∞: una consulta sin "
                         "ninguna clave permitida reparte entonces su peso a partes iguales entre "
                         "todas. En este curso su salida debe ser un vector de ceros. Pista: tras la "
                         "softmax, `pesos.masked_fill(~mask.any(dim=-1, keepdim=True), 0.0)`."
                     )
-                raise Failure(
+                raise structural(
                     "Las consultas con alguna clave permitida salen bien, pero las que no pueden "
                     "atender a ninguna deben dar un vector de ceros."
                 )
     message = diagnose(output, q, k, v, mask)
-    if message is None and not torch.isfinite(output).all() and torch.isfinite(expected).all():
-        message = (
+    if message is not None:
+        raise structural(message)
+    if not torch.isfinite(output).all() and torch.isfinite(expected).all():
+        raise Failure(
             "Tu salida tiene NaN o infinitos. Si escribes la softmax a mano con `torch.exp`, "
             "las puntuaciones grandes desbordan: resta el máximo de cada fila antes "
             "(`scores - scores.amax(dim=-1, keepdim=True)`) o usa `torch.softmax(scores, dim=-1)`."
         )
-    if message is None:
-        message = (
-            "Tu salida no coincide con la de referencia (diferencia máxima "
-            f"{max_difference(output, expected):.3g}). Repasa la fórmula paso a paso: "
-            "softmax(Q·Kᵀ/√d_k) con la máscara aplicada antes de la softmax, y después · V."
-        )
-    raise Failure(message)
+    raise numeric(
+        "Repasa la fórmula paso a paso: softmax(Q·Kᵀ/√d_k) con la máscara aplicada antes de la "
+        "softmax, y después · V.",
+        max_difference(output, expected),
+    )
 
 
-def _check_gradient(fn: Callable, g: torch.Generator) -> None:
-    q, k, v = (_randn(g, 2, 4, 8).requires_grad_() for _ in range(3))
-    mask = ref.causal_mask(4)
-    output = ensure_tensor(call_student(fn, q, k, v, mask), "Tu función")
-    if not output.requires_grad:
+def _check_gradient(call: dict, args: list[torch.Tensor], probe: torch.Tensor, code: str) -> None:
+    _check_case(call, args, code)
+    if not call.get("requires_grad"):
         raise Failure(
             "Tu salida no está conectada al grafo de gradientes: no se podría entrenar nada con "
             "ella. ¿Usas `.detach()`, `.numpy()`, `.item()` o `torch.tensor(...)` por el camino?"
         )
-    with torch.no_grad():
-        expected = ref.scaled_dot_product_attention(q, k, v, mask)
-        if output.shape != expected.shape:
-            raise Failure(f"Tu salida tiene forma {shape_str(output)} y debería ser {shape_str(expected)}.")
-        if not close(output, expected):
-            _explain_difference(output, expected, q, k, v, mask)  # el mismo fallo que arriba
-    probe = _randn(g, *output.shape)
-    try:
-        grads = torch.autograd.grad((output * probe).sum(), (q, k, v), allow_unused=True)
-    except RuntimeError as err:
-        raise Failure(f"No se puede derivar a través de tu función ({err}).") from None
-    q2, k2, v2 = (t.detach().clone().requires_grad_() for t in (q, k, v))
-    expected_grads = torch.autograd.grad((ref.scaled_dot_product_attention(q2, k2, v2, mask) * probe).sum(),
-                                    (q2, k2, v2))
-    for name, got, want in zip("qkv", grads, expected_grads):
+    leaves = [a.detach().clone().requires_grad_() for a in args[:3]]
+    expected = torch.autograd.grad((ref.scaled_dot_product_attention(*leaves, args[3]) * probe).sum(), leaves)
+    for name, got, want in zip("qkv", call["grads"] or [None] * 3, expected):
         if got is None or not close(got, want):
             raise Failure(
                 f"El gradiente respecto a {name} no coincide con el de la referencia. ¿Hay alguna "
@@ -331,14 +333,41 @@ def _check_gradient(fn: Callable, g: torch.Generator) -> None:
             )
 
 
-@exercise_check("atencion", "scaled_dot_product_attention", points=7)
-def check_attention(c: Checker, fn: Callable) -> None:
-    """Comprueba tu ``scaled_dot_product_attention(q, k, v, mask=None)``.
+def judge_attention(c: Checker, cases: list[dict], answer: dict) -> None:
+    """Juzga las respuestas del ejercicio «atencion» (ver :func:`build_attention_cases`)."""
+    code = answer["sources"].get(TARGET, "")
+    for case, got in zip(cases, answer["cases"]):
+        (spec,), (call,) = case["calls"], got["calls"]
+        if spec["grad"] is None:
+            c.run_test(case["description"], lambda call=call, spec=spec: _check_case(call, spec["args"], code))
+        else:
+            c.run_test(case["description"],
+                       lambda call=call, spec=spec: _check_gradient(call, spec["args"], spec["grad"]["probe"], code))
+
+
+ATTENTION = ExerciseSpec(
+    id="atencion", title="scaled_dot_product_attention", points=7, names=(TARGET,),
+    build=build_attention_cases, judge=judge_attention, seed=SEED,
+    forbidden=(
+        ("torch:scaled_dot_product_attention", "la atención de PyTorch (`F.scaled_dot_product_attention`)"),
+        ("aten:_scaled_dot_product", "la atención fusionada de PyTorch"),
+        ("torch:multi_head_attention_forward", "la atención multi-cabeza de PyTorch"),
+        ("lib:transformer_lib.scaled_dot_product_attention",
+         "la atención de la biblioteca (`transformer_lib.scaled_dot_product_attention`)"),
+        ("lib:transformer_lib.attention_weights", "los pesos de atención de la biblioteca (`attention_weights`)"),
+        ("lib:transformer_lib.MultiHeadAttention", "la `MultiHeadAttention` de la biblioteca"),
+    ),
+    forbidden_hint="aquí se trata de escribir la atención tú con operaciones básicas (`@`, "
+                   "`transpose`, `masked_fill`, `torch.softmax`).",
+)
+
+check_attention = notebook_check(ATTENTION, "check_attention", """Comprueba tu ``scaled_dot_product_attention(q, k, v, mask=None)``.
 
     La compara con la de la biblioteca en casos con formas sorteadas: varias dimensiones
     de lote, T = 1, T_q ≠ T_k, máscaras causales y de relleno, consultas sin ninguna clave
     permitida (salida: ceros), tensores no contiguos, float64, puntuaciones grandes, y el
-    gradiente. También vigila que no modifiques las entradas.
+    gradiente. También vigila que no modifiques las entradas y que no uses la atención de
+    PyTorch ni la de la biblioteca (se observa lo que se ejecuta, no el nombre).
 
     Parámetros:
         fn: tu función.
@@ -346,75 +375,4 @@ def check_attention(c: Checker, fn: Callable) -> None:
 
     Devuelve:
         Un :class:`~transformer_lib.tareas.Result`.
-    """
-    if not callable(fn):
-        raise TypeError(f"check_attention espera tu función y recibió {type(fn).__name__}.")
-    g = checker_rng(SEED)
-    code = source_of(fn)
-    forbidden = re.search(r"(functional\.|F\.|transformer_lib\.|\bref\.)scaled_dot_product_attention|"
-                          r"attention_weights\(", code)
-    if forbidden:
-        c.stop(
-            f"Tu función usa `{forbidden.group(0).rstrip('(')}`: aquí se trata de escribir la atención tú "
-            "con operaciones básicas (`@`, `transpose`, `masked_fill`, `torch.softmax`)."
-        )
-        return
-    for description, inputs in _cases(g):
-        c.run_test(description, lambda e=inputs: _check_case(fn, e, code))
-    c.run_test("gradientes respecto a q, k y v", lambda: _check_gradient(fn, g))
-
-
-# --------------------------------------------------------------------------------------
-# Máscara causal
-# --------------------------------------------------------------------------------------
-
-
-def _check_mask_case(fn: Callable, T: int) -> None:
-    m = ensure_tensor(call_student(fn, T), "Tu `causal_mask`")
-    expected = ref.causal_mask(T)
-    if m.shape != expected.shape:
-        raise Failure(f"Con T={T} tu máscara tiene forma {shape_str(m)} y debería ser ({T}, {T}).")
-    if m.dtype != torch.bool:
-        if m.is_floating_point() and torch.isinf(m).any():
-            raise Failure(
-                "Devuelves una máscara aditiva (0 / −∞). En este curso las máscaras son booleanas "
-                "(True = puede atender); la aditiva la calcula `additive_mask` a partir de ella."
-            )
-        raise Failure(
-            f"Tu máscara tiene dtype {m.dtype} y debe ser booleana (`dtype=torch.bool` o `.bool()`): "
-            "True = puede atender."
-        )
-    if torch.equal(m, expected):
-        return
-    explanations = (
-        (expected.T, "Tu máscara es triangular superior: deja a cada posición ver el futuro. La "
-                     "posición i solo puede ver las j ≤ i, que es la parte triangular *inferior* "
-                     "(`torch.tril`)."),
-        (~expected, "Tu máscara está invertida: marcas con True lo que está prohibido. En este "
-                    "curso True = puede atender; la posición i ve las j ≤ i."),
-        (expected.tril(-1), "Te falta la diagonal: cada posición también puede verse a sí misma "
-                            "(j = i). Usa `torch.tril(...)` sin desplazar la diagonal."),
-    )
-    for candidate, message in explanations:
-        if torch.equal(m, candidate):
-            raise Failure(message)
-    raise Failure(f"Con T={T} tu máscara no es la causal: mask[i, j] debe ser True si y solo si j ≤ i.")
-
-
-@exercise_check("mascara_causal", "causal_mask", points=3)
-def check_causal_mask(c: Checker, fn: Callable) -> None:
-    """Comprueba tu ``causal_mask(T)`` para varios T (incluido T = 1) sorteados.
-
-    Parámetros:
-        fn: tu función.
-        show: si se imprime el informe (por defecto, sí).
-
-    Devuelve:
-        Un :class:`~transformer_lib.tareas.Result`.
-    """
-    if not callable(fn):
-        raise TypeError(f"check_causal_mask espera tu función y recibió {type(fn).__name__}.")
-    g = checker_rng(SEED + 1)
-    sizes = [1, 2] + sorted({int(t) for t in torch.randint(3, 40, (3,), generator=g)})
-    for T in sizes:
-        c.run_test(f"T = {T}", lambda T=T: _check_mask_case(fn, T))
+    """)
