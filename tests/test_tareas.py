@@ -318,8 +318,12 @@ def test_hostile_notebooks_cannot_forge_a_pass(path, tmp_path):
     notebook = tmp_path / f"{fixture.TASK}.ipynb"
     nbformat.write(nb, notebook)
     r = _cli("comprobar", str(notebook), "--semilla", "7", "--json", str(tmp_path / "r.json"))
-    assert r.returncode == 1, r.stdout + r.stderr
+    assert r.returncode == getattr(fixture, "EXIT", 1), r.stdout + r.stderr
     assert "🎉" not in r.stdout.split("═" * 72)[-1] and "Traceback" not in r.stdout + r.stderr
+    assert not (tmp_path / "PWNED").exists()  # nada del cuaderno se ejecuta en el calificador
+    if fixture.EXERCISE is None:  # no se pudo ni leer la respuesta
+        assert fixture.EXPECTED in r.stdout, r.stdout
+        return
     (graded,) = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     result = next(x for x in graded["resultados"] if x["exercise"] == fixture.EXERCISE)
     assert result["status"] == WRONG and fixture.EXPECTED in " ".join(result["messages"]), r.stdout

@@ -1,8 +1,9 @@
-"""Infraestructura común de las comprobaciones: resultados, llamadas seguras e informes.
+"""Lo común de las comprobaciones: el resultado de un ejercicio, los tipos de fallo y el informe.
 
-Las comprobaciones ejecutan el código del estudiante y **nunca** dejan escapar una
-excepción suya: la convierten en un mensaje en español (tipo y texto de la excepción,
-sin traza). ``NotImplementedError`` significa «aún sin resolver».
+Las comprobaciones **nunca** dejan escapar una excepción del estudiante: el ejecutor la
+registra (tipo y texto, sin traza) y aquí se convierte en un mensaje en español.
+``NotImplementedError`` significa «aún sin resolver». :class:`Checker` ordena el informe:
+primero lo estructural, después lo demás y las diferencias numéricas en una sola línea.
 """
 
 from __future__ import annotations

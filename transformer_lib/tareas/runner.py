@@ -211,11 +211,15 @@ def _run_module(namespace: dict, case: dict) -> dict:
             return result
     if case.get("dtype") == "float64":
         module.double()
+    device = next((p.device for p in module.parameters()), torch.device("cpu"))
+    was_training = module.training
     module.eval()  # sin dropout
     for spec in case.get("calls", []):
         module.zero_grad(set_to_none=True)
-        record, _ = _call(module, list(spec["args"]), spec.get("grad"), module)
+        args = [a.to(device) if isinstance(a, torch.Tensor) else a for a in spec["args"]]
+        record, _ = _call(module, args, spec.get("grad"), module)
         result["calls"].append(record)
+    module.train(was_training)
     return result
 
 
