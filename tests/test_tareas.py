@@ -4,8 +4,12 @@
 - Las soluciones del profesor pasan todas las comprobaciones; las versiones del estudiante
   salen «sin resolver»; cada implementación de ``tests/tareas_incorrectas`` falla con la
   explicación que le corresponde.
-- ``python -m transformer_lib.tareas comprobar`` de principio a fin sobre cuadernos reales.
-  La solución de la tarea 3 entrena ~1 min: ``TAREAS_SIN_ENTRENAR=1`` salta ese test.
+- Las operaciones prohibidas se reconocen por lo que se ejecuta; los fallos estructurales van
+  primero; las «soluciones» del entrenamiento que no son un MiniGPT causal se rechazan
+  (``tests/tareas_incorrectas/training``).
+- ``python -m transformer_lib.tareas comprobar`` de principio a fin sobre cuadernos reales,
+  también hostiles (``tests/tareas_incorrectas/notebooks``): el veredicto no se puede falsificar
+  desde el cuaderno. La solución de la tarea 3 entrena ~1 min: ``TAREAS_SIN_ENTRENAR=1`` salta ese test.
 """
 
 from __future__ import annotations
@@ -327,6 +331,18 @@ def test_hostile_notebooks_cannot_forge_a_pass(path, tmp_path):
     (graded,) = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     result = next(x for x in graded["resultados"] if x["exercise"] == fixture.EXERCISE)
     assert result["status"] == WRONG and fixture.EXPECTED in " ".join(result["messages"]), r.stdout
+
+
+def test_hidden_cases_repeat_with_their_seed_and_keep_secrets_in_the_grader():
+    from transformer_lib.tareas.runner import for_kernel
+    from transformer_lib.tareas.task1_attention import ATTENTION
+    from transformer_lib.tareas.task3_training import TRAINING
+
+    first, again, other = ([c["description"] for c in ATTENTION.build(s)] for s in (11, 11, 12))
+    assert first == again and first != other
+    cases = TRAINING.build(5)
+    assert cases[0]["_validation_seed"] == 5
+    assert all(not key.startswith("_") for case in for_kernel(cases) for key in case)
 
 
 def test_student_exception_is_reported_not_raised(capsys):

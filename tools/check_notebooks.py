@@ -123,6 +123,8 @@ def problemas_de_cuaderno(ruta: Path, url: str | None = None) -> list[str]:
     # Primera celda: instalación para Colab.
     primera = nb.cells[0]
     esperada = celda_colab_esperada(url)
+    if ruta.parent.name == "tareas":  # las tareas instalan también el calificador (extra «tareas»)
+        esperada = esperada.replace('"transformer_lib @', '"transformer_lib[tareas] @')
     if primera.cell_type != "code":
         problemas.append("la primera celda debe ser la celda de código de Colab")
     else:

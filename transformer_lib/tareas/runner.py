@@ -155,7 +155,7 @@ def _run_calls(namespace: dict, case: dict) -> dict:
     calls = []
     for spec in case["calls"]:
         fn = namespace.get(spec["target"])
-        args = [previous if a == PREVIOUS else a for a in spec["args"]]
+        args = [previous if isinstance(a, str) and a == PREVIOUS else a for a in spec["args"]]
         record, previous = _call(fn, args, spec.get("grad"))
         calls.append(record)
         if record["error"] is not None:
