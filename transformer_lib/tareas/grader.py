@@ -9,8 +9,8 @@ integración continua de GitHub Classroom):
    que solo ejecuta tu código con esos casos y guarda las salidas en otro archivo
    (:mod:`~transformer_lib.tareas.execution` y :mod:`~transformer_lib.tareas.runner`);
 3. lee esas salidas como datos (``weights_only``), las compara con la referencia, diagnostica
-   y escribe el informe en español. El veredicto nunca sale del kernel: lo que imprima o
-   modifique tu cuaderno no cambia la nota.
+   y escribe el informe en español. El veredicto nunca se calcula en el kernel: lo que
+   imprima o modifique tu cuaderno no cambia la nota.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class Grade:
         cell_errors: errores de celdas (sin contar los ``NotImplementedError``).
         failure: por qué no se pudo ejecutar el cuaderno (None si se ejecutó).
         seconds: duración de la ejecución.
+        seed: semilla de las pruebas ocultas (con ``--semilla`` se repite la misma calificación).
     """
 
     notebook: str
