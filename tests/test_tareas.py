@@ -4,8 +4,12 @@
 - Las soluciones del profesor pasan todas las comprobaciones; las versiones del estudiante
   salen «sin resolver»; cada implementación de ``tests/tareas_incorrectas`` falla con la
   explicación que le corresponde.
-- ``python -m transformer_lib.tareas comprobar`` de principio a fin sobre cuadernos reales.
-  La solución de la tarea 3 entrena ~1 min: ``TAREAS_SIN_ENTRENAR=1`` salta ese test.
+- Las operaciones prohibidas se reconocen por lo que se ejecuta; los fallos estructurales van
+  primero; las «soluciones» del entrenamiento que no son un MiniGPT causal se rechazan
+  (``tests/tareas_incorrectas/training``).
+- ``python -m transformer_lib.tareas comprobar`` de principio a fin sobre cuadernos reales,
+  también hostiles (``tests/tareas_incorrectas/notebooks``): el veredicto no se puede falsificar
+  desde el cuaderno. La solución de la tarea 3 entrena ~1 min: ``TAREAS_SIN_ENTRENAR=1`` salta ese test.
 """
 
 from __future__ import annotations
@@ -21,40 +25,41 @@ import nbformat
 import pytest
 import torch
 
+from coursetools.homework.notebooks import (
+    BEGIN_MARK,
+    END_MARK,
+    RAISES_TAG,
+    SOURCE,
+    leaks,
+    problems,
+    strip_solutions,
+    student_version,
+)
 from transformer_lib import GPT, GPTConfig
 from transformer_lib.tareas import (
-    UMBRAL_VALIDACION,
-    comprobar_atencion,
-    comprobar_entrenamiento,
-    comprobar_mascara_causal,
+    VALIDATION_THRESHOLD,
+    check_attention,
+    check_block,
+    check_causal_mask,
+    check_training,
 )
-from transformer_lib.tareas._nucleo import CORRECTO, INCORRECTO, SIN_RESOLVER
-from transformer_lib.tareas.catalogo import TAREAS
-from transformer_lib.tareas.generador import (
-    ETIQUETA_EXCEPCION,
-    FUENTE,
-    MARCA_FIN,
-    MARCA_INICIO,
-    fugas,
-    problemas,
-    quitar_soluciones,
-    version_estudiante,
-)
+from transformer_lib.tareas.catalog import TASKS
+from transformer_lib.tareas.core import CORRECT, UNSOLVED, WRONG
 
-RAIZ = Path(__file__).resolve().parents[1]
-PROFESOR = RAIZ / FUENTE
-ESTUDIANTE = RAIZ / "chapters" / "tareas"
-INCORRECTAS = RAIZ / "tests" / "tareas_incorrectas"
-CELDA_COLAB = (
+ROOT = Path(__file__).resolve().parents[1]
+INSTRUCTOR = ROOT / SOURCE
+STUDENT = ROOT / "chapters" / "tareas"
+WRONG_DIR = ROOT / "tests" / "tareas_incorrectas"
+COLAB_CELL = (
     "# Celda para Colab: instala transformer_lib desde el repositorio del curso. Fuera de Colab no hace nada.\n"
     "import subprocess\nimport sys\n\n"
     'if "google.colab" in sys.modules:\n'
     '    subprocess.run([sys.executable, "-m", "pip", "install", "-q",\n'
-    '                    "transformer_lib @ git+https://github.com/curso-transformers/transformers-ii"], check=True)'
+    '                    "transformer_lib[tareas] @ git+https://github.com/curso-transformers/transformers-ii"], check=True)'
 )
 
 
-def _hay_datos() -> bool:
+def _have_data() -> bool:
     """Si el Quijote está en local (TRANSFORMER_LIB_DATA o la caché); las pruebas no descargan nada."""
     from transformer_lib.data import quijote_path
 
@@ -65,7 +70,7 @@ def _hay_datos() -> bool:
     return True
 
 
-necesita_datos = pytest.mark.skipif(not _hay_datos(), reason="hace falta pg2000.txt en local (TRANSFORMER_LIB_DATA o caché)")
+needs_data = pytest.mark.skipif(not _have_data(), reason="hace falta pg2000.txt en local (TRANSFORMER_LIB_DATA o caché)")
 
 
 # --------------------------------------------------------------------------------------
@@ -73,64 +78,64 @@ necesita_datos = pytest.mark.skipif(not _hay_datos(), reason="hace falta pg2000.
 # --------------------------------------------------------------------------------------
 
 
-def test_versiones_del_estudiante_al_dia_y_sin_fugas():
-    encontrados = problemas(PROFESOR, ESTUDIANTE)
-    assert encontrados == [], "\n".join(encontrados)
+def test_student_versions_up_to_date_without_leaks():
+    found = problems(INSTRUCTOR, STUDENT)
+    assert found == [], "\n".join(found)
 
 
-def test_cada_tarea_tiene_sus_dos_versiones():
-    for id_ in TAREAS:
-        assert (PROFESOR / f"{id_}.ipynb").is_file()
-        assert (ESTUDIANTE / f"{id_}.ipynb").is_file()
+def test_each_task_has_both_versions():
+    for task_key in TASKS:
+        assert (INSTRUCTOR / f"{task_key}.ipynb").is_file()
+        assert (STUDENT / f"{task_key}.ipynb").is_file()
 
 
-@pytest.mark.parametrize("id_", list(TAREAS))
-def test_version_del_estudiante_bien_formada(id_):
-    nb = nbformat.read(ESTUDIANTE / f"{id_}.ipynb", as_version=4)
+@pytest.mark.parametrize("task_key", list(TASKS))
+def test_student_version_well_formed(task_key):
+    nb = nbformat.read(STUDENT / f"{task_key}.ipynb", as_version=4)
     assert nb.metadata["kernelspec"]["name"] == "python3"
-    assert nb.metadata["tarea"] == id_
-    primera = nb.cells[0]
-    assert primera.cell_type == "code" and primera.source == CELDA_COLAB
-    assert primera.metadata.get("tags") == ["remove-cell"]
+    assert nb.metadata["tarea"] == task_key
+    first = nb.cells[0]
+    assert first.cell_type == "code" and first.source == COLAB_CELL
+    assert first.metadata.get("tags") == ["remove-cell"]
     assert nb.cells[1].cell_type == "markdown" and nb.cells[1].source.startswith("# Tarea ")
     n_stubs = 0
-    for celda in nb.cells:
-        assert MARCA_INICIO not in celda.source and MARCA_FIN not in celda.source
-        if celda.cell_type != "code":
+    for cell in nb.cells:
+        assert BEGIN_MARK not in cell.source and END_MARK not in cell.source
+        if cell.cell_type != "code":
             continue
-        assert celda.outputs == [] and celda.execution_count is None
-        n_stubs += celda.source.count("raise NotImplementedError()")
-        lanza = any(linea == "raise NotImplementedError()" for linea in celda.source.split("\n"))
-        assert (ETIQUETA_EXCEPCION in celda.metadata.get("tags", [])) == lanza, celda.source[:80]
-    assert n_stubs >= len(TAREAS[id_].ejercicios)
+        assert cell.outputs == [] and cell.execution_count is None
+        n_stubs += cell.source.count("raise NotImplementedError()")
+        raises = any(line == "raise NotImplementedError()" for line in cell.source.split("\n"))
+        assert (RAISES_TAG in cell.metadata.get("tags", [])) == raises, cell.source[:80]
+    assert n_stubs >= len(TASKS[task_key].exercises)
 
 
-def test_el_enunciado_de_la_tarea_3_dice_el_umbral_de_verdad():
-    nb = nbformat.read(ESTUDIANTE / "tarea_03_bloque_gpt.ipynb", as_version=4)
-    texto = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    assert f"{UMBRAL_VALIDACION:.2f}".replace(".", ",") in texto
+def test_task_3_statement_gives_the_real_threshold():
+    nb = nbformat.read(STUDENT / "tarea_03_bloque_gpt.ipynb", as_version=4)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert f"{VALIDATION_THRESHOLD:.2f}".replace(".", ",") in text
 
 
-def test_quitar_soluciones_conserva_la_sangria_y_etiqueta():
-    codigo = "def f(x):\n    '''doc'''\n    ### BEGIN SOLUTION\n    return x + 1\n    ### END SOLUTION\n"
-    sin, lanza = quitar_soluciones(codigo)
-    assert sin == "def f(x):\n    '''doc'''\n    # TU CÓDIGO AQUÍ\n    raise NotImplementedError()\n"
-    assert not lanza
-    sin, lanza = quitar_soluciones("modelo = None\n### BEGIN SOLUTION\nmodelo = 3\n### END SOLUTION")
-    assert sin == "modelo = None\n# TU CÓDIGO AQUÍ\nraise NotImplementedError()" and lanza
+def test_strip_solutions_keeps_indentation_and_tags():
+    code = "def f(x):\n    '''doc'''\n    ### BEGIN SOLUTION\n    return x + 1\n    ### END SOLUTION\n"
+    stripped, raises = strip_solutions(code)
+    assert stripped == "def f(x):\n    '''doc'''\n    # TU CÓDIGO AQUÍ\n    raise NotImplementedError()\n"
+    assert not raises
+    stripped, raises = strip_solutions("modelo = None\n### BEGIN SOLUTION\nmodelo = 3\n### END SOLUTION")
+    assert stripped == "modelo = None\n# TU CÓDIGO AQUÍ\nraise NotImplementedError()" and raises
 
 
-@pytest.mark.parametrize("codigo", [
+@pytest.mark.parametrize("code", [
     "### BEGIN SOLUTION\nx = 1\n",
     "x = 1\n### END SOLUTION\n",
     "### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION\n",
 ])
-def test_marcas_desparejadas_dan_error(codigo):
+def test_unpaired_marks_raise(code):
     with pytest.raises(ValueError, match="SOLUTION"):
-        quitar_soluciones(codigo, "prueba")
+        strip_solutions(code, "prueba")
 
 
-def test_generador_quita_celdas_del_profesor_y_salidas():
+def test_generator_removes_instructor_cells_and_outputs():
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_code_cell("x = 1\n### BEGIN SOLUTION\nsecreto = 42\n### END SOLUTION"),
@@ -138,30 +143,62 @@ def test_generador_quita_celdas_del_profesor_y_salidas():
     ]
     nb.cells[0].outputs = [nbformat.v4.new_output("stream", text="hola")]
     nb.cells[0].execution_count = 3
-    est = version_estudiante(nb, "tarea_99_prueba.ipynb")
-    assert len(est.cells) == 1
-    assert est.cells[0].outputs == [] and est.cells[0].execution_count is None
-    assert est.cells[0].metadata["tags"] == [ETIQUETA_EXCEPCION]
-    assert est.metadata["tarea"] == "tarea_99_prueba"
-    assert fugas(nb, est) == []
-    est.cells[0].source += "\nsecreto = 42"
-    assert fugas(nb, est) == ["celda 1: secreto = 42"]
+    student = student_version(nb, "tarea_99_prueba.ipynb")
+    assert len(student.cells) == 1
+    assert student.cells[0].outputs == [] and student.cells[0].execution_count is None
+    assert student.cells[0].metadata["tags"] == [RAISES_TAG]
+    assert student.metadata["tarea"] == "tarea_99_prueba"
+    assert leaks(nb, student) == []
+    student.cells[0].source += "\nsecreto = 42"
+    assert leaks(nb, student) == ["celda 1: secreto = 42"]
 
 
-def test_orden_generar_comprobar_detecta_una_version_desactualizada(tmp_path):
-    destino = tmp_path / "tareas"
-    subprocess.run([sys.executable, "-m", "transformer_lib.tareas", "generar", "--fuente", str(PROFESOR),
-                    "--destino", str(destino)], check=True, capture_output=True)
-    ok = subprocess.run([sys.executable, "-m", "transformer_lib.tareas", "generar", "--comprobar",
-                         "--fuente", str(PROFESOR), "--destino", str(destino)], capture_output=True, text=True)
+def test_generate_check_detects_stale_version(tmp_path):
+    target = tmp_path / "tareas"
+    flags = ["--fuente", str(INSTRUCTOR), "--destino", str(target), "--classroom", str(tmp_path / "classroom")]
+    subprocess.run([sys.executable, "-m", "coursetools.homework", "generar", *flags], cwd=ROOT,
+                   check=True, capture_output=True)
+    ok = subprocess.run([sys.executable, "-m", "coursetools.homework", "generar", "--comprobar", *flags],
+                        cwd=ROOT, capture_output=True, text=True)
     assert ok.returncode == 0, ok.stdout
-    ruta = destino / "tarea_01_atencion.ipynb"
-    nb = nbformat.read(ruta, as_version=4)
+    path = target / "tarea_01_atencion.ipynb"
+    nb = nbformat.read(path, as_version=4)
     nb.cells[-1].source += "\n¡cambio!"
-    nbformat.write(nb, ruta)
-    mal = subprocess.run([sys.executable, "-m", "transformer_lib.tareas", "generar", "--comprobar",
-                          "--fuente", str(PROFESOR), "--destino", str(destino)], capture_output=True, text=True)
-    assert mal.returncode == 1 and "no está al día" in mal.stdout
+    nbformat.write(nb, path)
+    bad = subprocess.run([sys.executable, "-m", "coursetools.homework", "generar", "--comprobar", *flags],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert bad.returncode == 1 and "no está al día" in bad.stdout
+
+
+def test_template_is_complete_and_a_failure_leaves_no_folder(tmp_path, monkeypatch):
+    from coursetools.homework import classroom
+
+    url = "https://example.org/curso"
+    written = classroom.create_template("tarea_01_atencion", tmp_path / "plantilla", STUDENT, url=url)
+    assert sorted(p.relative_to(tmp_path / "plantilla").as_posix() for p in written) == [
+        ".github/workflows/classroom.yml", ".gitignore", "README.md", "tarea_01_atencion.ipynb"]
+    flow = (tmp_path / "plantilla" / ".github" / "workflows" / "classroom.yml").read_text(encoding="utf-8")
+    assert f'"transformer_lib[tareas] @ git+{url}"' in flow
+    with pytest.raises(FileExistsError):
+        classroom.create_template("tarea_01_atencion", tmp_path / "plantilla", STUDENT, url=url)
+    with pytest.raises(FileNotFoundError):
+        classroom.create_template("tarea_01_atencion", tmp_path / "otra", tmp_path / "no_hay", url=url)
+
+    def broken(task, url):
+        raise RuntimeError("fallo a medias")
+
+    monkeypatch.setattr(classroom, "workflow", broken)
+    with pytest.raises(RuntimeError):
+        classroom.create_template("tarea_02_multihead", tmp_path / "rota", STUDENT, url=url)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plantilla"]  # ni «rota» ni temporales
+
+
+def test_grader_is_installed_without_instructor_tools():
+    import transformer_lib.tareas as tareas
+
+    package = Path(tareas.__file__).parent
+    assert not (package / "notebooks.py").exists() and not (package / "classroom.py").exists()
+    assert "yaml" not in (package / "__main__.py").read_text(encoding="utf-8")
 
 
 # --------------------------------------------------------------------------------------
@@ -169,120 +206,190 @@ def test_orden_generar_comprobar_detecta_una_version_desactualizada(tmp_path):
 # --------------------------------------------------------------------------------------
 
 
-def _espacio(ruta: Path) -> dict:
+def _namespace(path: Path) -> dict:
     """Ejecuta las celdas de definiciones de un cuaderno (no las de comprobar ni entrenar)."""
-    nb = nbformat.read(ruta, as_version=4)
-    espacio: dict = {"__name__": "cuaderno"}
-    for celda in nb.cells:
-        if celda.cell_type != "code" or "remove-cell" in celda.metadata.get("tags", []):
+    nb = nbformat.read(path, as_version=4)
+    namespace: dict = {"__name__": "cuaderno"}
+    for cell in nb.cells:
+        if cell.cell_type != "code" or "remove-cell" in cell.metadata.get("tags", []):
             continue
-        if any(p in celda.source for p in ("comprobar_", "prepare_quijote", "modelo is not None")):
+        if any(p in cell.source for p in ("check_", "prepare_quijote", "model is not None")):
             continue
-        exec(compile(celda.source, str(ruta), "exec"), espacio)
-    return espacio
+        exec(compile(cell.source, str(path), "exec"), namespace)
+    return namespace
 
 
-def _comprobar_todo(espacio: dict, id_: str) -> dict:
-    resultados = {}
-    for e in TAREAS[id_].ejercicios:
+def _check_all(namespace: dict, task_key: str) -> dict:
+    results = {}
+    for e in TASKS[task_key].exercises:
         if e.id == "entrenamiento":
             continue
-        resultados[e.id] = e.comprobar(*(espacio.get(n) for n in e.nombres), mostrar=False)
-    return resultados
+        results[e.id] = e.check(*(namespace.get(n) for n in e.names), show=False)
+    return results
 
 
-@pytest.mark.parametrize("id_", list(TAREAS))
-def test_las_soluciones_del_profesor_pasan(id_):
-    for ejercicio, r in _comprobar_todo(_espacio(PROFESOR / f"{id_}.ipynb"), id_).items():
-        assert r.estado == CORRECTO, (ejercicio, r.texto())
-        assert r.puntos == r.puntos_max and r.total >= 5
+@pytest.mark.parametrize("task_key", list(TASKS))
+def test_instructor_solutions_pass(task_key):
+    for exercise, r in _check_all(_namespace(INSTRUCTOR / f"{task_key}.ipynb"), task_key).items():
+        assert r.status == CORRECT, (exercise, r.text())
+        assert r.points == r.max_points and r.total >= 5
 
 
-@pytest.mark.parametrize("id_", list(TAREAS))
-def test_las_versiones_del_estudiante_salen_sin_resolver(id_):
-    for ejercicio, r in _comprobar_todo(_espacio(ESTUDIANTE / f"{id_}.ipynb"), id_).items():
-        assert r.estado == SIN_RESOLVER, (ejercicio, r.texto())
-        assert r.puntos == 0
-        assert "NotImplementedError" in r.texto() and "SIN RESOLVER" in r.texto()
+@pytest.mark.parametrize("task_key", list(TASKS))
+def test_student_versions_are_unsolved(task_key):
+    for exercise, r in _check_all(_namespace(STUDENT / f"{task_key}.ipynb"), task_key).items():
+        assert r.status == UNSOLVED, (exercise, r.text())
+        assert r.points == 0
+        assert "NotImplementedError" in r.text() and "SIN RESOLVER" in r.text()
 
 
-def _cargar_incorrecta(ruta: Path):
-    sys.path.insert(0, str(INCORRECTAS))  # para `from _base import PreLNBlock`
+def _load_wrong(path: Path):
+    sys.path.insert(0, str(WRONG_DIR))  # para `from _base import PreLNBlock`
     try:
-        spec = importlib.util.spec_from_file_location(f"incorrecta_{ruta.stem}", ruta)
-        modulo = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(modulo)
+        spec = importlib.util.spec_from_file_location(f"incorrecta_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
     finally:
-        sys.path.remove(str(INCORRECTAS))
-    return modulo
+        sys.path.remove(str(WRONG_DIR))
+    return module
 
 
-_RUTAS_INCORRECTAS = sorted(p for p in INCORRECTAS.glob("*.py") if not p.name.startswith("_"))
+_WRONG_PATHS = sorted(p for p in WRONG_DIR.glob("*.py") if not p.name.startswith("_"))
 
 
-def test_hay_muchas_implementaciones_incorrectas():
-    assert len(_RUTAS_INCORRECTAS) >= 40
-    ejercicios = {_cargar_incorrecta(p).EJERCICIO for p in _RUTAS_INCORRECTAS}
-    todos = {e.id for t in TAREAS.values() for e in t.ejercicios} - {"entrenamiento"}
-    assert ejercicios == todos
+def test_there_are_many_wrong_implementations():
+    assert len(_WRONG_PATHS) >= 40
+    exercises = {_load_wrong(p).EXERCISE for p in _WRONG_PATHS}
+    todos = {e.id for t in TASKS.values() for e in t.exercises} - {"entrenamiento"}
+    assert exercises == todos
 
 
-@pytest.mark.parametrize("ruta", _RUTAS_INCORRECTAS, ids=[p.stem for p in _RUTAS_INCORRECTAS])
-def test_cada_error_clasico_falla_con_su_explicacion(ruta):
-    modulo = _cargar_incorrecta(ruta)
-    ejercicio = next(e for t in TAREAS.values() for e in t.ejercicios if e.id == modulo.EJERCICIO)
-    r = ejercicio.comprobar(*(getattr(modulo, n) for n in ejercicio.nombres), mostrar=False)
-    assert r.estado == INCORRECTO, r.texto()
-    assert r.puntos == 0
-    assert modulo.ESPERADO in " ".join(r.mensajes), r.texto()
-    assert "Traceback" not in r.texto()
+@pytest.mark.parametrize("path", _WRONG_PATHS, ids=[p.stem for p in _WRONG_PATHS])
+def test_each_classic_mistake_fails_with_its_diagnosis(path):
+    module = _load_wrong(path)
+    exercise = next(e for t in TASKS.values() for e in t.exercises if e.id == module.EXERCISE)
+    r = exercise.check(*(getattr(module, n) for n in exercise.names), show=False)
+    assert r.status == WRONG, r.text()
+    assert r.points == 0
+    assert module.EXPECTED in " ".join(r.messages), r.text()
+    assert "Traceback" not in r.text()
 
 
-def test_una_excepcion_del_estudiante_se_informa_sin_propagarse(capsys):
-    def rota(q, k, v, mask=None):
-        raise RuntimeError("me he equivocado")
-
-    r = comprobar_atencion(rota)  # no lanza
-    salida = capsys.readouterr().out
-    assert r.estado == INCORRECTO
-    assert "RuntimeError: me he equivocado" in salida and "Traceback" not in salida
+_TRAINING_PATHS = sorted((WRONG_DIR / "training").glob("*.py"))
+_NOTEBOOK_PATHS = sorted(p for p in (WRONG_DIR / "notebooks").glob("*.py") if not p.name.startswith("_"))
 
 
-def test_objetos_ausentes_o_extranos_no_rompen_nada():
-    assert comprobar_mascara_causal(None, mostrar=False).estado == SIN_RESOLVER
-    r = comprobar_mascara_causal(lambda T: "no soy un tensor", mostrar=False)
-    assert r.estado == INCORRECTO and "torch.Tensor" in " ".join(r.mensajes)
-    r = comprobar_atencion(42, mostrar=False)
-    assert r.estado in (INCORRECTO, "error")
-
-
-def test_las_comprobaciones_no_tocan_la_semilla_del_estudiante():
-    torch.manual_seed(123)
-    esperado = torch.rand(3)
-    torch.manual_seed(123)
-    comprobar_mascara_causal(lambda T: torch.ones(T, T, dtype=torch.bool).tril(), mostrar=False)
-    assert torch.equal(torch.rand(3), esperado)
-
-
-@necesita_datos
-def test_comprobar_entrenamiento():
+@needs_data
+@pytest.mark.parametrize("path", _TRAINING_PATHS, ids=[p.stem for p in _TRAINING_PATHS])
+def test_training_non_solutions_fail_with_their_diagnosis(path):
     from transformer_lib.data import prepare_quijote
 
-    datos = prepare_quijote()
-    MiniGPT = _espacio(PROFESOR / "tarea_03_bloque_gpt.ipynb")["MiniGPT"]
-    config = GPTConfig(vocab_size=datos.tokenizer.vocab_size, block_size=16, n_layer=1, n_head=2, d_model=32)
-    sin_entrenar = MiniGPT(config)
-    r = comprobar_entrenamiento(sin_entrenar, datos=datos, mostrar=False)
-    assert r.estado == INCORRECTO and "tiene que bajar de" in " ".join(r.mensajes)
-    assert "Pérdida de validación medida: 4." in " ".join(r.notas)  # ≈ ln 92 sin entrenar
-    r = comprobar_entrenamiento(sin_entrenar, umbral=10.0, datos=datos, mostrar=False)
-    assert r.estado == CORRECTO
-    assert comprobar_entrenamiento(None, mostrar=False).estado == SIN_RESOLVER
-    r = comprobar_entrenamiento(GPT(config), datos=datos, mostrar=False)
-    assert r.estado == INCORRECTO and "no el GPT de la biblioteca" in " ".join(r.mensajes)
-    otro_vocab = MiniGPT(GPTConfig(vocab_size=50, block_size=16, n_layer=1, n_head=2, d_model=32))
-    r = comprobar_entrenamiento(otro_vocab, datos=datos, mostrar=False)
-    assert "vocabulario de 50" in " ".join(r.mensajes)
+    module = _load_wrong(path)
+    r = check_training(module.model, data=prepare_quijote(), show=False)
+    assert r.status == WRONG and r.points == 0, r.text()
+    assert module.EXPECTED in r.messages[0], r.text()  # el estructural, el primero del informe
+    if hasattr(module, "OWN_VALIDATION_LOSS"):  # lo que habría impreso el cuaderno
+        assert module.OWN_VALIDATION_LOSS < VALIDATION_THRESHOLD
+
+
+def test_forbidden_attention_is_seen_whatever_its_name():
+    from torch.nn.functional import scaled_dot_product_attention as renamed_pytorch
+
+    from transformer_lib import scaled_dot_product_attention as renamed_library
+
+    for fn, expected in ((lambda q, k, v, mask=None: renamed_pytorch(q, k, v, attn_mask=mask), "de PyTorch"),
+                         (lambda q, k, v, mask=None: renamed_library(q, k, v, mask), "de la biblioteca")):
+        r = check_attention(fn, show=False)
+        assert r.status == WRONG and f"la atención {expected}" in r.messages[0], r.text()
+
+
+def test_structural_findings_come_first_and_numeric_ones_share_a_line():
+    module = _load_wrong(WRONG_DIR / "block_future_only_mask.py")
+    r = check_block(module.PreLNBlock, show=False)
+    assert "mira al futuro" in r.messages[0], r.text()
+    assert sum("no coincide con la referencia" in m for m in r.messages) <= 1, r.text()
+
+
+@pytest.mark.parametrize("path", _NOTEBOOK_PATHS, ids=[p.stem for p in _NOTEBOOK_PATHS])
+def test_hostile_notebooks_cannot_forge_a_pass(path, tmp_path):
+    sys.path.insert(0, str(path.parent))  # para `from _wrong_attention import …`
+    try:
+        fixture = _load_wrong(path)
+    finally:
+        sys.path.remove(str(path.parent))
+    nb = nbformat.read(INSTRUCTOR / f"{fixture.TASK}.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(fixture.CELL))
+    notebook = tmp_path / f"{fixture.TASK}.ipynb"
+    nbformat.write(nb, notebook)
+    r = _cli("comprobar", str(notebook), "--semilla", "7", "--json", str(tmp_path / "r.json"))
+    assert r.returncode == getattr(fixture, "EXIT", 1), r.stdout + r.stderr
+    assert "🎉" not in r.stdout.split("═" * 72)[-1] and "Traceback" not in r.stdout + r.stderr
+    assert not (tmp_path / "PWNED").exists()  # nada del cuaderno se ejecuta en el calificador
+    if fixture.EXERCISE is None:  # no se pudo ni leer la respuesta
+        assert fixture.EXPECTED in r.stdout, r.stdout
+        return
+    (graded,) = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    result = next(x for x in graded["resultados"] if x["exercise"] == fixture.EXERCISE)
+    assert result["status"] == WRONG and fixture.EXPECTED in " ".join(result["messages"]), r.stdout
+
+
+def test_hidden_cases_repeat_with_their_seed_and_keep_secrets_in_the_grader():
+    from transformer_lib.tareas.runner import for_kernel
+    from transformer_lib.tareas.task1_attention import ATTENTION
+    from transformer_lib.tareas.task3_training import TRAINING
+
+    first, again, other = ([c["description"] for c in ATTENTION.build(s)] for s in (11, 11, 12))
+    assert first == again and first != other
+    cases = TRAINING.build(5)
+    assert cases[0]["_validation_seed"] == 5
+    assert all(not key.startswith("_") for case in for_kernel(cases) for key in case)
+
+
+def test_student_exception_is_reported_not_raised(capsys):
+    def broken(q, k, v, mask=None):
+        raise RuntimeError("me he equivocado")
+
+    r = check_attention(broken)  # no lanza
+    output = capsys.readouterr().out
+    assert r.status == WRONG
+    assert "RuntimeError: me he equivocado" in output and "Traceback" not in output
+
+
+def test_missing_or_odd_objects_break_nothing():
+    assert check_causal_mask(None, show=False).status == UNSOLVED
+    r = check_causal_mask(lambda T: "no soy un tensor", show=False)
+    assert r.status == WRONG and "torch.Tensor" in " ".join(r.messages)
+    r = check_attention(42, show=False)
+    assert r.status in (WRONG, "error")
+
+
+def test_checks_leave_student_seed_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    check_causal_mask(lambda T: torch.ones(T, T, dtype=torch.bool).tril(), show=False)
+    assert torch.equal(torch.rand(3), expected)
+
+
+@needs_data
+def test_check_training():
+    from transformer_lib.data import prepare_quijote
+
+    data = prepare_quijote()
+    MiniGPT = _namespace(INSTRUCTOR / "tarea_03_bloque_gpt.ipynb")["MiniGPT"]
+    config = GPTConfig(vocab_size=data.tokenizer.vocab_size, block_size=16, n_layer=1, n_head=2, d_model=32)
+    untrained = MiniGPT(config)
+    r = check_training(untrained, data=data, show=False)
+    assert r.status == WRONG and "tiene que bajar de" in " ".join(r.messages)
+    assert "Pérdida de validación medida: 4." in " ".join(r.notes)  # ≈ ln 92 sin entrenar
+    r = check_training(untrained, threshold=10.0, data=data, show=False)
+    assert r.status == CORRECT
+    assert check_training(None, show=False).status == UNSOLVED
+    r = check_training(GPT(config), data=data, show=False)
+    assert r.status == WRONG and "no el GPT de la biblioteca" in " ".join(r.messages)
+    other_vocab = MiniGPT(GPTConfig(vocab_size=50, block_size=16, n_layer=1, n_head=2, d_model=32))
+    r = check_training(other_vocab, data=data, show=False)
+    assert "vocabulario de 50" in " ".join(r.messages)
 
 
 # --------------------------------------------------------------------------------------
@@ -290,83 +397,83 @@ def test_comprobar_entrenamiento():
 # --------------------------------------------------------------------------------------
 
 
-def _cli(*args: str, cwd: Path = RAIZ, timeout: float = 600) -> subprocess.CompletedProcess:
+def _cli(*args: str, cwd: Path = ROOT, timeout: float = 600) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "transformer_lib.tareas", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=timeout)
 
 
-class TestComprobarCuadernos:
+class TestCheckNotebooks:
     """Cuadernos de las tareas 1 y 2 (rápidos) y errores al ejecutar."""
 
-    def test_soluciones_tareas_1_y_2(self, tmp_path):
-        r = _cli("comprobar", str(PROFESOR / "tarea_01_atencion.ipynb"), str(PROFESOR / "tarea_02_multihead.ipynb"),
+    def test_solutions_tasks_1_and_2(self, tmp_path):
+        r = _cli("comprobar", str(INSTRUCTOR / "tarea_01_atencion.ipynb"), str(INSTRUCTOR / "tarea_02_multihead.ipynb"),
                  "--cache", str(tmp_path / "cache"), "--json", str(tmp_path / "r.json"))
         assert r.returncode == 0, r.stdout + r.stderr
         assert r.stdout.count("🎉 ¡Tarea completa!") == 2 and "Nota: 10/10 puntos." in r.stdout
-        datos = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
-        assert [d["puntos"] for d in datos] == [10, 10]
+        data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+        assert [d["puntos"] for d in data] == [10, 10]
         # Con la caché, calificar un solo ejercicio no vuelve a ejecutar el cuaderno.
         assert len(list((tmp_path / "cache").glob("*.json"))) == 2
-        r = _cli("comprobar", str(PROFESOR / "tarea_01_atencion.ipynb"), "--ejercicio", "mascara_causal",
+        r = _cli("comprobar", str(INSTRUCTOR / "tarea_01_atencion.ipynb"), "--ejercicio", "mascara_causal",
                  "--cache", str(tmp_path / "cache"))
         assert r.returncode == 0 and "Ejercicio mascara_causal: 3/3 puntos." in r.stdout
 
-    @necesita_datos
-    def test_versiones_del_estudiante_sin_resolver(self):
-        rutas = [str(ESTUDIANTE / f"{id_}.ipynb") for id_ in TAREAS]
-        r = _cli("comprobar", *rutas)
+    @needs_data
+    def test_student_versions_unsolved(self):
+        paths = [str(STUDENT / f"{task_key}.ipynb") for task_key in TASKS]
+        r = _cli("comprobar", *paths)
         assert r.returncode == 1, r.stdout + r.stderr
         assert r.stdout.count("Nota: 0/10 puntos.") == 3
         assert r.stdout.count("SIN RESOLVER") == 7
         assert "Traceback" not in r.stdout + r.stderr
 
-    def test_cuaderno_equivocado(self, tmp_path):
-        nb = nbformat.read(ESTUDIANTE / "tarea_01_atencion.ipynb", as_version=4)
-        for celda in nb.cells:
-            if celda.source.startswith("def scaled_dot_product_attention"):
-                celda.source = (INCORRECTAS / "atencion_sin_escala.py").read_text(encoding="utf-8")
-            if celda.source.startswith("def causal_mask"):
-                celda.source = "def causal_mask(T):\n    return torch.ones(T, T, dtype=torch.bool).tril()\n"
+    def test_wrong_notebook(self, tmp_path):
+        nb = nbformat.read(STUDENT / "tarea_01_atencion.ipynb", as_version=4)
+        for cell in nb.cells:
+            if cell.source.startswith("def scaled_dot_product_attention"):
+                cell.source = (WRONG_DIR / "attention_no_scale.py").read_text(encoding="utf-8")
+            if cell.source.startswith("def causal_mask"):
+                cell.source = "def causal_mask(T):\n    return torch.ones(T, T, dtype=torch.bool).tril()\n"
         nb.cells.insert(3, nbformat.v4.new_code_cell("1 / 0"))
-        ruta = tmp_path / "tarea_01_atencion.ipynb"
-        nbformat.write(nb, ruta)
-        r = _cli("comprobar", str(ruta))
+        path = tmp_path / "tarea_01_atencion.ipynb"
+        nbformat.write(nb, path)
+        r = _cli("comprobar", str(path))
         assert r.returncode == 1, r.stdout + r.stderr
         assert "no divides las puntuaciones entre √d_k" in r.stdout
         assert "✅ causal_mask: CORRECTO" in r.stdout and "Nota: 3/10 puntos." in r.stdout
         assert "lanzó ZeroDivisionError: division by zero" in r.stdout
         assert "Traceback" not in r.stdout + r.stderr
-        r = _cli("comprobar", str(ruta), "--ejercicio", "mascara_causal")
+        r = _cli("comprobar", str(path), "--ejercicio", "mascara_causal")
         assert r.returncode == 0
 
-    def test_cuadernos_que_no_se_pueden_ejecutar(self, tmp_path):
-        roto = tmp_path / "tarea_01_atencion.ipynb"
-        roto.write_text("{esto no es json", encoding="utf-8")
-        r = _cli("comprobar", str(roto))
+    def test_notebooks_that_cannot_run(self, tmp_path):
+        broken_nb = tmp_path / "tarea_01_atencion.ipynb"
+        broken_nb.write_text("{esto no es json", encoding="utf-8")
+        r = _cli("comprobar", str(broken_nb))
         assert r.returncode == 2 and "no es un cuaderno de Jupyter válido" in r.stdout
         r = _cli("comprobar", str(tmp_path / "no_existe.ipynb"), "--tarea", "tarea_01_atencion")
         assert r.returncode == 2 and "no existe" in r.stdout
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import time\ntime.sleep(60)")])
-        lento = tmp_path / "lento" / "tarea_02_multihead.ipynb"
-        lento.parent.mkdir()
-        nbformat.write(nb, lento)
-        r = _cli("comprobar", str(lento), "--tiempo-limite", "3")
+        slow = tmp_path / "lento" / "tarea_02_multihead.ipynb"
+        slow.parent.mkdir()
+        nbformat.write(nb, slow)
+        r = _cli("comprobar", str(slow), "--tiempo-limite", "3")
         assert r.returncode == 2 and "se agotó el tiempo" in r.stdout
         assert "Traceback" not in r.stdout + r.stderr
 
-    def test_ayuda_y_argumentos_en_espanol(self):
+    def test_help_and_arguments_in_spanish(self):
         r = _cli("comprobar", "--help")
         assert r.returncode == 0 and "uso:" in r.stdout and "opciones:" in r.stdout
         r = _cli("comprobar", "x.ipynb", "--ejercicio", "no_existe")
         assert r.returncode == 2 and "No conozco el ejercicio" in r.stderr
 
 
-@necesita_datos
+@needs_data
 @pytest.mark.skipif(os.environ.get("TAREAS_SIN_ENTRENAR") == "1", reason="TAREAS_SIN_ENTRENAR=1")
-class TestTarea3Solucion:
+class TestTask3Solution:
     """La solución de la tarea 3 entrena de verdad (~1 min en 2 núcleos)."""
 
-    def test_solucion_tarea_3_de_principio_a_fin(self, tmp_path):
-        r = _cli("comprobar", str(PROFESOR / "tarea_03_bloque_gpt.ipynb"), "--json", str(tmp_path / "r.json"))
+    def test_task_3_solution_end_to_end(self, tmp_path):
+        r = _cli("comprobar", str(INSTRUCTOR / "tarea_03_bloque_gpt.ipynb"), "--json", str(tmp_path / "r.json"))
         assert r.returncode == 0, r.stdout + r.stderr
         assert "🎉 ¡Tarea completa!" in r.stdout and "Pérdida de validación medida" in r.stdout

@@ -29,5 +29,5 @@ class MiniGPT(nn.Module):
         return logits, loss
 
 
-EJERCICIO = "gpt"
-ESPERADO = "no funciona sobre tensores no contiguos"
+EXERCISE = "gpt"
+EXPECTED = "no funciona sobre tensores no contiguos"

@@ -1,35 +1,33 @@
 """Tareas del curso con corrección automática (capítulo «Tareas»).
 
 Cada tarea es un cuaderno (``chapters/tareas/tarea_0N_*.ipynb``). Las funciones
-``comprobar_*`` comparan tu código con la biblioteca en casos ocultos y te explican en
+``check_*`` comparan tu código con la biblioteca en casos ocultos y te explican en
 español qué falla; ``python -m transformer_lib.tareas comprobar CUADERNO.ipynb`` ejecuta
 un cuaderno entero y lo califica (es lo que hace la integración continua).
 
-- Tarea 1: :func:`comprobar_atencion`, :func:`comprobar_mascara_causal`.
-- Tarea 2: :func:`comprobar_cabezas`, :func:`comprobar_multihead`.
-- Tarea 3: :func:`comprobar_bloque`, :func:`comprobar_gpt`, :func:`comprobar_entrenamiento`.
+- Tarea 1: :func:`check_attention`, :func:`check_causal_mask`.
+- Tarea 2: :func:`check_heads`, :func:`check_multihead`.
+- Tarea 3: :func:`check_block`, :func:`check_gpt`, :func:`check_training`.
 """
 
-from ._nucleo import Resultado
-from .atencion import comprobar_atencion, comprobar_mascara_causal
-from .bloque_gpt import (
-    UMBRAL_VALIDACION,
-    comprobar_bloque,
-    comprobar_entrenamiento,
-    comprobar_gpt,
-    perdida_validacion,
-)
-from .multihead import comprobar_cabezas, comprobar_multihead
+from .core import Result
+from .task1_attention import check_attention
+from .task1_mask import check_causal_mask
+from .task2_heads import check_heads
+from .task2_multihead import check_multihead
+from .task3_block import check_block
+from .task3_gpt import check_gpt
+from .task3_training import VALIDATION_THRESHOLD, check_training, validation_loss
 
 __all__ = [
-    "Resultado",
-    "comprobar_atencion",
-    "comprobar_mascara_causal",
-    "comprobar_cabezas",
-    "comprobar_multihead",
-    "comprobar_bloque",
-    "comprobar_gpt",
-    "comprobar_entrenamiento",
-    "perdida_validacion",
-    "UMBRAL_VALIDACION",
+    "Result",
+    "check_attention",
+    "check_causal_mask",
+    "check_heads",
+    "check_multihead",
+    "check_block",
+    "check_gpt",
+    "check_training",
+    "validation_loss",
+    "VALIDATION_THRESHOLD",
 ]

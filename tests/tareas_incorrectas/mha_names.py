@@ -1,0 +1,35 @@
+"""Llama a las capas proj_q, proj_k…"""
+
+import math
+
+import torch
+from torch import nn
+
+
+class MultiHeadAttention(nn.Module):
+    def __init__(self, d_model, n_heads):
+        super().__init__()
+        self.n_heads, self.d_k = n_heads, d_model // n_heads
+        self.proj_q = nn.Linear(d_model, d_model)
+        self.proj_k = nn.Linear(d_model, d_model)
+        self.proj_v = nn.Linear(d_model, d_model)
+        self.proj_o = nn.Linear(d_model, d_model)
+
+    def split(self, x):
+        B, T, D = x.shape
+        return x.view(B, T, self.n_heads, self.d_k).transpose(1, 2)
+
+    def forward(self, query, key, value, mask=None):
+        B, T, D = query.shape
+        q = self.split(self.proj_q(query))
+        k = self.split(self.proj_k(key))
+        v = self.split(self.proj_v(value))
+        scores = q @ k.transpose(-2, -1) / math.sqrt(self.d_k)
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        out = torch.softmax(scores, dim=-1) @ v
+        return self.proj_o(out.transpose(1, 2).reshape(B, T, D))
+
+
+EXERCISE = "multihead"
+EXPECTED = "llamadas w_q, w_k, w_v y w_o"
