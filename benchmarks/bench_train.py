@@ -35,7 +35,7 @@ def run_once(precision: str, max_iters: int, threads: int | None, extra: list[st
         cmd = [sys.executable, "-m", "transformer_lib", "train", *RECIPE, "--max-iters", str(max_iters),
                "--precision", precision, "--out", out, "--no-progress", *extra]
         if threads:
-            cmd += ["--threads", str(threads)]
+            cmd += ["--num-threads", str(threads)]
         env = dict(os.environ, TQDM_DISABLE="1")
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
