@@ -12,7 +12,6 @@ import argparse
 import shlex
 import time
 
-from ..data import prepare_quijote
 from ..environment import load_average
 from ..scaling import (
     SWEEP_SIZES,
@@ -22,7 +21,7 @@ from ..scaling import (
     save_sweep,
     sweep_metadata,
 )
-from .recipe import add_recipe_arguments, recipe_from_args
+from .recipe import add_recipe_arguments, prepare_data, recipe_from_args
 
 HELP = "entrena varios tamaños de GPT y ajusta la ley de escalado (capítulo 9)"
 
@@ -100,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{run['name']:>9}: N = {run['params_non_embedding']:>9,d}  "
               f"val = {run['val_loss']:.4f}  ({run['seconds']:.0f} s)", flush=True)
 
-    results = run_sweep(sizes, config, prepare_quijote(data_dir=args.data_dir), on_run=report,
+    results = run_sweep(sizes, config, prepare_data(args), on_run=report,
                         gpt_kwargs=gpt_kwargs)
     meta["wall_seconds"] = round(time.perf_counter() - t0, 1)
     load = load_average()
