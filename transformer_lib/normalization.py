@@ -18,7 +18,21 @@ from torch import nn
 from ._checks import check_dropout
 
 
-class LayerNorm(nn.Module):
+class _TokenNorm(nn.Module):
+    """Lo común a :class:`LayerNorm` y :class:`RMSNorm`: comprobar el ancho y describirse."""
+
+    def _check_width(self, x: torch.Tensor) -> None:
+        if x.shape[-1] != self.d_model:
+            raise ValueError(
+                f"{type(self).__name__}({self.d_model}) recibió un tensor de forma {tuple(x.shape)}: "
+                f"el último eje debe medir {self.d_model}."
+            )
+
+    def extra_repr(self) -> str:
+        return f"{self.d_model}, eps={self.eps}, fused={self.fused}"
+
+
+class LayerNorm(_TokenNorm):
     """Normalización de capa (Ba et al., 2016), igual a ``nn.LayerNorm(d_model, eps)``.
 
     La fórmula está escrita paso a paso en :func:`layer_norm`. Con ``fused=True`` (por
@@ -48,17 +62,10 @@ class LayerNorm(nn.Module):
         Formas:
             x: (..., d_model); salida: (..., d_model).
         """
-        if x.shape[-1] != self.d_model:
-            raise ValueError(
-                f"LayerNorm({self.d_model}) recibió un tensor de forma {tuple(x.shape)}: "
-                f"el último eje debe medir {self.d_model}."
-            )
+        self._check_width(x)
         if self.fused:
             return F.layer_norm(x, (self.d_model,), self.weight, self.bias, self.eps)
         return layer_norm(x, self.weight, self.bias, self.eps)
-
-    def extra_repr(self) -> str:
-        return f"{self.d_model}, eps={self.eps}, fused={self.fused}"
 
 
 def layer_norm(
@@ -75,7 +82,7 @@ def layer_norm(
     return weight * x_hat + bias  # γ·x̂ + β
 
 
-class RMSNorm(nn.Module):
+class RMSNorm(_TokenNorm):
     """Normalización por la raíz de la media de los cuadrados (Zhang y Sennrich, 2019).
 
     A diferencia de :class:`LayerNorm`, no resta la media ni suma un sesgo β: solo divide
@@ -103,17 +110,10 @@ class RMSNorm(nn.Module):
         Formas:
             x: (..., d_model); salida: (..., d_model).
         """
-        if x.shape[-1] != self.d_model:
-            raise ValueError(
-                f"RMSNorm({self.d_model}) recibió un tensor de forma {tuple(x.shape)}: "
-                f"el último eje debe medir {self.d_model}."
-            )
+        self._check_width(x)
         if self.fused:
             return F.rms_norm(x, (self.d_model,), self.weight, self.eps)
         return rms_norm(x, self.weight, self.eps)
-
-    def extra_repr(self) -> str:
-        return f"{self.d_model}, eps={self.eps}, fused={self.fused}"
 
 
 def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:

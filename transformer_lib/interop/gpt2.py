@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from ..models import GPT, GPTConfig
+from ._hf import check_hf_model
 from .torch_nn import copy_layer_norm
 
 __all__ = ["gpt_from_hf"]
@@ -45,16 +46,7 @@ def gpt_from_hf(model: nn.Module) -> GPT:
         El GPT devuelto recibe idx (B, T) con T <= n_positions y da logits
         (B, T, vocab_size), iguales a ``model(idx).logits`` (capítulo 10).
     """
-    try:
-        from transformers import GPT2LMHeadModel
-    except ImportError as err:  # pragma: no cover - depende del entorno
-        raise ImportError(
-            "gpt_from_hf necesita el paquete transformers: instálalo con `pip install transformers`."
-        ) from err
-    if not isinstance(model, GPT2LMHeadModel):
-        raise TypeError(
-            f"gpt_from_hf espera un GPT2LMHeadModel de Hugging Face y recibió {type(model).__name__}."
-        )
+    check_hf_model(model, "GPT2LMHeadModel", "gpt_from_hf")
     hf = model.config
     config = _gpt_config_from_hf(hf, model)
     gpt = GPT(config)

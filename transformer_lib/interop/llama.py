@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from ..models import GPT, GPTConfig
+from ._hf import check_hf_model
 
 __all__ = ["llama_from_hf"]
 
@@ -46,16 +47,7 @@ def llama_from_hf(model: nn.Module) -> GPT:
         El GPT devuelto recibe idx (B, T) y da logits (B, T, vocab_size), iguales a
         ``model(idx).logits`` (capítulo 11).
     """
-    try:
-        from transformers import LlamaForCausalLM
-    except ImportError as err:  # pragma: no cover - depende del entorno
-        raise ImportError(
-            "llama_from_hf necesita el paquete transformers: instálalo con `pip install transformers`."
-        ) from err
-    if not isinstance(model, LlamaForCausalLM):
-        raise TypeError(
-            f"llama_from_hf espera un LlamaForCausalLM de Hugging Face y recibió {type(model).__name__}."
-        )
+    check_hf_model(model, "LlamaForCausalLM", "llama_from_hf")
     config = _gpt_config_from_llama(model.config, model)
     gpt = GPT(config)
     src = model.model
