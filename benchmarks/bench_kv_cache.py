@@ -21,7 +21,6 @@ Uso::
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 
