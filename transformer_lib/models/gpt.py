@@ -165,8 +165,8 @@ class GPT(nn.Module):
         if self.pos_emb is not None:
             x = self.pos_emb(x, offset=start)  # + la posición de cada token
         x = self.drop(x)
-        for i, block in enumerate(self.blocks):
-            x = block(x, is_causal=True, cache=None if cache is None else cache[i])  # (B, T, d_model)
+        for i, block in enumerate(self.blocks):  # sin caché, la llamada de siempre (vale un bloque propio)
+            x = block(x, is_causal=True) if cache is None else block(x, is_causal=True, cache=cache[i])
         logits = self.lm_head(self.ln_f(x))  # (B, T, vocab_size)
         loss = None
         if targets is not None:

@@ -125,7 +125,9 @@ def flops_per_token(
     (gradiente respecto a la entrada y respecto a los pesos), en total 6·N. La atención añade,
     por capa y token, Q·Kᵀ (2·T·d_model) y pesos·V (2·T·d_model): 4·n_layer·T·d_model hacia
     delante y 12·n_layer·T·d_model al entrenar (se cuenta la matriz T×T completa, aunque la
-    máscara causal anule la mitad).
+    máscara causal anule la mitad). Con GQA el término de la atención no cambia (cada una de
+    las n_head consultas sigue comparándose con T claves); lo que baja es N, por W^K y W^V.
+    RoPE, RMSNorm y la compuerta de SwiGLU son operaciones elemento a elemento: no suman.
 
     Parámetros:
         config: configuración del GPT.
