@@ -333,7 +333,8 @@ def test_greedy_decode_pads_finished_sequences_with_eos():
 ARCHITECTURE_MODULES = {
     f"transformer_lib.{m}"
     for m in ("attention", "multihead", "normalization", "feedforward", "positional", "blocks",
-              "models", "models.transformer", "models.gpt", "interop")
+              "models", "models.transformer", "models.gpt", "interop", "interop.torch_nn",
+              "interop.gpt2", "interop.llama")
 }
 DOCUMENTED = [
     name for name in transformer_lib.__all__

@@ -9,7 +9,7 @@ Cada módulo corresponde a un concepto y a un capítulo del libro:
 - ``positional``: codificaciones posicionales (capítulo 1).
 - ``blocks``: bloques encoder y decoder (capítulos 6 y 7).
 - ``models``: Transformer encoder-decoder y GPT (capítulos 7, 8 y 10).
-- ``interop``: conversión desde ``torch.nn`` y Hugging Face.
+- ``interop``: conversión desde ``torch.nn`` y Hugging Face (GPT-2 y Llama).
 - ``data``: el Quijote, el tokenizador de caracteres y la tarea de fechas (capítulos 7, 9 y 10).
 - ``training``: bucle de entrenamiento, historial y checkpoints (capítulos 7, 9 y 10).
 - ``scaling``: parámetros, FLOPs, leyes de escalado y barridos de tamaños (capítulos 9 y 10);
@@ -44,14 +44,15 @@ from .data import (
     prepare_quijote,
     train_val_split,
 )
-from .feedforward import FeedForward
-from .interop import from_torch, gpt_from_hf
+from .feedforward import FeedForward, SwiGLU
+from .interop import from_torch, gpt_from_hf, llama_from_hf
 from .models import GPT, GPTConfig, ParameterCount, Transformer, TransformerConfig
-from .multihead import MultiHeadAttention
-from .normalization import LayerNorm, SublayerConnection, layer_norm
+from .multihead import KVCache, LayerKVCache, MultiHeadAttention
+from .normalization import LayerNorm, RMSNorm, SublayerConnection, layer_norm, rms_norm
 from .positional import (
     LearnedPositionalEncoding,
     SinusoidalPositionalEncoding,
+    apply_rope,
     sinusoidal_encoding,
 )
 from .training import (
@@ -74,13 +75,19 @@ __all__ = [
     "padding_mask",
     "scaled_dot_product_attention",
     "MultiHeadAttention",
+    "KVCache",
+    "LayerKVCache",
     "LayerNorm",
     "layer_norm",
+    "RMSNorm",
+    "rms_norm",
     "SublayerConnection",
     "FeedForward",
+    "SwiGLU",
     "SinusoidalPositionalEncoding",
     "LearnedPositionalEncoding",
     "sinusoidal_encoding",
+    "apply_rope",
     "EncoderBlock",
     "DecoderBlock",
     "Transformer",
@@ -90,6 +97,7 @@ __all__ = [
     "ParameterCount",
     "from_torch",
     "gpt_from_hf",
+    "llama_from_hf",
     "load_quijote",
     "CharTokenizer",
     "train_val_split",

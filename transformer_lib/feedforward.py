@@ -1,4 +1,8 @@
-"""Red feed-forward por posición (capítulo 5): FFN(x) = W_2 · act(W_1 · x + b_1) + b_2."""
+"""Redes feed-forward por posición.
+
+- :class:`FeedForward` (capítulo 5): FFN(x) = W_2 · act(W_1 · x + b_1) + b_2.
+- :class:`SwiGLU` (capítulo 11, Shazeer 2020): FFN(x) = W_2 · (SiLU(W·x) ⊙ V·x), la de Llama.
+"""
 
 from __future__ import annotations
 
@@ -67,3 +71,71 @@ class FeedForward(nn.Module):
 
     def extra_repr(self) -> str:
         return f"activation={self.activation_name!r}"
+
+
+FFNS = ("mlp", "swiglu")
+
+
+def swiglu_hidden_size(d_model: int) -> int:
+    """La d_ff de :class:`SwiGLU` con los mismos pesos que una MLP de d_ff = 4·d_model.
+
+    La MLP tiene 2 matrices de d_model × 4·d_model = 8·d_model² pesos; SwiGLU tiene 3 de
+    d_model × d_ff, así que d_ff = 8/3 · d_model (redondeado al entero más cercano).
+    """
+    return round(8 * d_model / 3)
+
+
+class SwiGLU(nn.Module):
+    """Feed-forward con compuerta SwiGLU (Shazeer, 2020), la de Llama, Qwen y Mistral.
+
+    SwiGLU(x) = W_2 · (SiLU(W·x) ⊙ V·x): una proyección (W, ``w_gate``) pasa por la SiLU
+    y decide, componente a componente, cuánto deja pasar de la otra (V, ``w_up``). Con tres
+    matrices en lugar de dos, d_ff = 8/3 · d_model (:func:`swiglu_hidden_size`) tiene los
+    mismos parámetros que la MLP de 4·d_model.
+
+    Parámetros:
+        d_model: dimensión del modelo.
+        d_ff: dimensión interna (la de la compuerta).
+        dropout: dropout antes de la proyección de salida.
+        bias: si las tres capas lineales llevan sesgo (Llama: no).
+
+    Formas (capítulo 11):
+        x: (B, T, d_model) -> 2 × (B, T, d_ff) -> (B, T, d_model).
+    """
+
+    def __init__(self, d_model: int, d_ff: int, dropout: float = 0.0, bias: bool = False):
+        super().__init__()
+        check_dropout(dropout)
+        self.w_gate = nn.Linear(d_model, d_ff, bias=bias)  # W
+        self.w_up = nn.Linear(d_model, d_ff, bias=bias)  # V
+        self.w_down = nn.Linear(d_ff, d_model, bias=bias)  # W_2
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Aplica la FFN con compuerta a cada posición.
+
+        Formas:
+            x: (B, T, d_model); salida: (B, T, d_model).
+        """
+        h = F.silu(self.w_gate(x)) * self.w_up(x)  # (B, T, d_model) -> (B, T, d_ff)
+        return self.w_down(self.dropout(h))  # (B, T, d_ff) -> (B, T, d_model)
+
+
+def make_feedforward(
+    kind: str, d_model: int, d_ff: int, activation: str = "relu", dropout: float = 0.0, bias: bool = True
+) -> FeedForward | SwiGLU:
+    """La FFN por nombre: ``"mlp"`` (:class:`FeedForward` con ``activation``) o ``"swiglu"``.
+
+    Formas:
+        la del módulo devuelto: (B, T, d_model) -> (B, T, d_model).
+    """
+    if kind == "mlp":
+        return FeedForward(d_model, d_ff, activation, dropout, bias)
+    if kind == "swiglu":
+        return SwiGLU(d_model, d_ff, dropout, bias)
+    raise ValueError(f"FFN desconocida {kind!r}: usa una de {', '.join(map(repr, FFNS))}.")
+
+
+def output_projection(ff: FeedForward | SwiGLU) -> nn.Linear:
+    """La capa de salida de una FFN (la que suma al camino residual): W_2."""
+    return ff.w_down if isinstance(ff, SwiGLU) else ff.linear2

@@ -1,7 +1,10 @@
-"""Normalización de capa y conexión residual (capítulos 3 y 4).
+"""Normalización de capa y conexión residual (capítulos 3, 4 y 11).
 
 LayerNorm(x) = γ · (x − μ) / √(σ² + ε) + β, con μ y σ² calculadas sobre las d_model
 componentes de cada token por separado.
+
+RMSNorm(x) = γ · x / √(mean(x²) + ε) (Zhang y Sennrich, 2019) se salta la media y el
+sesgo: la usan Llama, Qwen, Mistral y casi todos los modelos de hoy (capítulo 11).
 """
 
 from __future__ import annotations
@@ -15,7 +18,21 @@ from torch import nn
 from ._checks import check_dropout
 
 
-class LayerNorm(nn.Module):
+class _TokenNorm(nn.Module):
+    """Lo común a :class:`LayerNorm` y :class:`RMSNorm`: comprobar el ancho y describirse."""
+
+    def _check_width(self, x: torch.Tensor) -> None:
+        if x.shape[-1] != self.d_model:
+            raise ValueError(
+                f"{type(self).__name__}({self.d_model}) recibió un tensor de forma {tuple(x.shape)}: "
+                f"el último eje debe medir {self.d_model}."
+            )
+
+    def extra_repr(self) -> str:
+        return f"{self.d_model}, eps={self.eps}, fused={self.fused}"
+
+
+class LayerNorm(_TokenNorm):
     """Normalización de capa (Ba et al., 2016), igual a ``nn.LayerNorm(d_model, eps)``.
 
     La fórmula está escrita paso a paso en :func:`layer_norm`. Con ``fused=True`` (por
@@ -45,17 +62,10 @@ class LayerNorm(nn.Module):
         Formas:
             x: (..., d_model); salida: (..., d_model).
         """
-        if x.shape[-1] != self.d_model:
-            raise ValueError(
-                f"LayerNorm({self.d_model}) recibió un tensor de forma {tuple(x.shape)}: "
-                f"el último eje debe medir {self.d_model}."
-            )
+        self._check_width(x)
         if self.fused:
             return F.layer_norm(x, (self.d_model,), self.weight, self.bias, self.eps)
         return layer_norm(x, self.weight, self.bias, self.eps)
-
-    def extra_repr(self) -> str:
-        return f"{self.d_model}, eps={self.eps}, fused={self.fused}"
 
 
 def layer_norm(
@@ -72,6 +82,66 @@ def layer_norm(
     return weight * x_hat + bias  # γ·x̂ + β
 
 
+class RMSNorm(_TokenNorm):
+    """Normalización por la raíz de la media de los cuadrados (Zhang y Sennrich, 2019).
+
+    A diferencia de :class:`LayerNorm`, no resta la media ni suma un sesgo β: solo divide
+    cada token entre su norma RMS y lo escala por γ. Es una reducción menos por token y
+    d_model parámetros menos por normalización. La fórmula está paso a paso en
+    :func:`rms_norm`; con ``fused=True`` se usa ``F.rms_norm`` de PyTorch.
+
+    Parámetros:
+        d_model: número de componentes que se normalizan (el último eje).
+        eps: constante que evita dividir entre cero (Llama usa 1e-5 o 1e-6).
+        fused: True = núcleo de PyTorch; False = la fórmula explícita de :func:`rms_norm`.
+
+    Formas (capítulo 11):
+        x: (..., d_model); salida: (..., d_model).
+    """
+
+    def __init__(self, d_model: int, eps: float = 1e-5, fused: bool = True):
+        super().__init__()
+        self.d_model, self.eps, self.fused = d_model, eps, fused
+        self.weight = nn.Parameter(torch.ones(d_model))  # γ
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Normaliza cada token.
+
+        Formas:
+            x: (..., d_model); salida: (..., d_model).
+        """
+        self._check_width(x)
+        if self.fused:
+            return F.rms_norm(x, (self.d_model,), self.weight, self.eps)
+        return rms_norm(x, self.weight, self.eps)
+
+
+def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """RMSNorm escrita paso a paso: media de los cuadrados, dividir por su raíz, escalar.
+
+    Formas (capítulo 11):
+        x: (..., d); weight: (d,); salida: (..., d).
+    """
+    mean_square = x.pow(2).mean(dim=-1, keepdim=True)  # mean(x²): (..., 1)
+    return weight * (x * torch.rsqrt(mean_square + eps))  # γ · x / RMS(x)
+
+
+NORMS = ("layernorm", "rmsnorm")
+
+
+def make_norm(kind: str, d_model: int, eps: float = 1e-5) -> LayerNorm | RMSNorm:
+    """La normalización por nombre: ``"layernorm"`` (:class:`LayerNorm`) o ``"rmsnorm"`` (:class:`RMSNorm`).
+
+    Formas:
+        la del módulo devuelto: (..., d_model) -> (..., d_model).
+    """
+    if kind == "layernorm":
+        return LayerNorm(d_model, eps)
+    if kind == "rmsnorm":
+        return RMSNorm(d_model, eps)
+    raise ValueError(f"Normalización desconocida {kind!r}: usa una de {', '.join(map(repr, NORMS))}.")
+
+
 class SublayerConnection(nn.Module):
     """Conexión residual más normalización alrededor de una subcapa (capítulos 3, 4 y 6).
 
@@ -84,17 +154,19 @@ class SublayerConnection(nn.Module):
         d_model: dimensión del modelo.
         dropout: dropout aplicado a la salida de la subcapa antes de sumarla.
         norm_first: True para Pre-LN, False para Post-LN.
-        eps: el ε de la LayerNorm.
+        eps: el ε de la normalización.
+        norm: ``"layernorm"`` (por defecto) o ``"rmsnorm"``.
 
     Formas:
         x: (B, T, d_model); la subcapa debe devolver (B, T, d_model); salida: (B, T, d_model).
     """
 
-    def __init__(self, d_model: int, dropout: float = 0.0, norm_first: bool = False, eps: float = 1e-5):
+    def __init__(self, d_model: int, dropout: float = 0.0, norm_first: bool = False, eps: float = 1e-5,
+                 norm: str = "layernorm"):
         super().__init__()
         check_dropout(dropout)
         self.norm_first = norm_first
-        self.norm = LayerNorm(d_model, eps)
+        self.norm = make_norm(norm, d_model, eps)
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor, sublayer: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:

@@ -22,7 +22,11 @@ from collections.abc import Callable
 from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
+from ..data import TOKENIZERS, prepare_quijote
+from ..feedforward import FFNS
 from ..models import GPTConfig
+from ..models.gpt import POSITIONS
+from ..normalization import NORMS
 from ..training import TrainConfig
 from .parser import non_negative_float, non_negative_int, positive_float, positive_int
 
@@ -68,7 +72,20 @@ SIZE_FLAGS: dict[str, Flag] = {
 MODEL_FLAGS: dict[str, Flag] = {
     "dropout": Flag("probabilidad de dropout, en [0, 1)", non_negative_float),
     "tie_weights": Flag("compartir la matriz de embeddings con la capa de salida"),
+    "norm": Flag("normalización: layernorm (GPT-2) o rmsnorm (Llama)", choices=NORMS),
+    "position": Flag("posiciones: learned (embedding aprendido, GPT-2) o rope (giros de q y k)",
+                     choices=POSITIONS),
+    "ffn": Flag("feed-forward: mlp (GELU, GPT-2) o swiglu (Llama; d_ff = 8/3·d_model por defecto)",
+                choices=FFNS),
+    "n_kv_head": Flag("cabezas de claves y valores (GQA; por defecto, las de --n-head; 1 = "
+                      "multi-consulta); debe dividir a --n-head", positive_int),
+    "rope_theta": Flag("base de las frecuencias de RoPE (solo con --position rope)", positive_float),
 }
+
+#: Las piezas de los modelos actuales (capítulo 11): solo pasan a la configuración (y a lo
+#: que anotan ``train`` y ``sweep``) si no son las de GPT-2, así un resultado de GPT-2 se
+#: anota igual que antes de que existieran.
+MODERN_FLAGS = ("norm", "position", "ffn", "n_kv_head", "rope_theta")
 
 TRAIN_FLAGS: dict[str, Flag] = {
     "block_size": Flag("longitud del contexto T", positive_int),
@@ -142,6 +159,11 @@ def add_recipe_arguments(parser: argparse.ArgumentParser, model_size: bool = Fal
     g.add_argument("--data", default=DATASETS[0], choices=DATASETS, help="conjunto de datos")
     g.add_argument("--data-dir", default=None, metavar="CARPETA",
                    help="carpeta con pg2000.txt (si no, $TRANSFORMER_LIB_DATA, la caché o descarga)")
+    g.add_argument("--tokenizer", default=TOKENIZERS[0], choices=TOKENIZERS,
+                   help="char = un token por carácter; bpe = BPE a nivel de bytes entrenado con la "
+                        "parte de entrenamiento")
+    g.add_argument("--vocab-size", default=None, type=positive_int, metavar="N",
+                   help="tamaño del vocabulario BPE (por defecto 1024; solo con --tokenizer bpe)")
     g = parser.add_argument_group("modelo")
     _add_flags(g, GPTConfig, {**(SIZE_FLAGS if model_size else {}), **MODEL_FLAGS})
     _add_flags(parser.add_argument_group("entrenamiento"), TrainConfig, TRAIN_FLAGS)
@@ -157,16 +179,27 @@ def recipe_from_args(args: argparse.Namespace) -> tuple[dict[str, Any], TrainCon
 
     Devuelve:
         ``(gpt_kwargs, config)``: los campos de ``GPTConfig`` que hay en ``args`` (con
-        ``block_size`` = ``config.block_size``; falta ``vocab_size``, que dan los datos) y el
-        ``TrainConfig``.
+        ``block_size`` = ``config.block_size``; falta ``vocab_size``, que dan los datos; los
+        de :data:`MODERN_FLAGS`, solo si no son los de GPT-2) y el ``TrainConfig``.
     """
     gpt_kwargs = {f.name: getattr(args, f.name) for f in fields(GPTConfig)
-                  if f.name in {**SIZE_FLAGS, **MODEL_FLAGS} and hasattr(args, f.name)}
+                  if f.name in {**SIZE_FLAGS, **MODEL_FLAGS} and hasattr(args, f.name)
+                  and not (f.name in MODERN_FLAGS and getattr(args, f.name) == f.default)}
     if "n_head" in gpt_kwargs and gpt_kwargs["d_model"] % gpt_kwargs["n_head"]:
         raise ValueError(
             f"--d-model={gpt_kwargs['d_model']} no es divisible entre --n-head={gpt_kwargs['n_head']}: "
             f"cada cabeza necesita d_k = d_model / n_head entero."
         )
+    n_kv = gpt_kwargs.get("n_kv_head")
+    if n_kv is not None and "n_head" in gpt_kwargs and gpt_kwargs["n_head"] % n_kv:
+        raise ValueError(
+            f"--n-head={gpt_kwargs['n_head']} no es divisible entre --n-kv-head={n_kv}: cada cabeza "
+            "de claves y valores atiende a un grupo de n_head / n_kv_head consultas."
+        )
+    if args.vocab_size is not None and args.tokenizer != "bpe":
+        raise ValueError(f"--vocab-size={args.vocab_size} solo vale con --tokenizer bpe.")
+    if args.tokenizer == "bpe" and args.vocab_size is not None and args.vocab_size < 256:
+        raise ValueError(f"--vocab-size debe ser al menos 256 (los bytes) y es {args.vocab_size}.")
     if gpt_kwargs["dropout"] >= 1:
         raise ValueError(f"--dropout debe estar en [0, 1) y es {gpt_kwargs['dropout']}.")
     if args.min_lr is not None and args.min_lr > args.lr:
@@ -174,3 +207,12 @@ def recipe_from_args(args: argparse.Namespace) -> tuple[dict[str, Any], TrainCon
     config = TrainConfig(**{name: getattr(args, name) for name in TRAIN_FLAGS})
     gpt_kwargs["block_size"] = config.block_size
     return gpt_kwargs, config
+
+
+def prepare_data(args: argparse.Namespace):
+    """Los datos que piden ``--data``, ``--data-dir``, ``--tokenizer`` y ``--vocab-size``.
+
+    Devuelve:
+        El :class:`~transformer_lib.data.QuijoteData`, con el tokenizador elegido.
+    """
+    return prepare_quijote(data_dir=args.data_dir, tokenizer=args.tokenizer, vocab_size=args.vocab_size)

@@ -16,7 +16,6 @@ import sys
 import time
 from fractions import Fraction
 
-from ..data import prepare_quijote
 from ..environment import load_average
 from ..files import Terminated
 from ..scaling import (
@@ -30,7 +29,7 @@ from ..scaling import (
     save_sweep,
     sweep_metadata,
 )
-from .recipe import add_recipe_arguments, recipe_from_args
+from .recipe import add_recipe_arguments, prepare_data, recipe_from_args
 
 HELP = "entrena varios tamaños de GPT y ajusta la ley de escalado (capítulo 9)"
 
@@ -112,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{run['name']:>9}: N = {run['params_non_embedding']:>9,d}  "
               f"val = {run['val_loss']:.4f}  ({run['seconds']:.0f} s)", flush=True)
 
-    results = run_sweep(sizes, config, prepare_quijote(data_dir=args.data_dir), on_run=report,
+    results = run_sweep(sizes, config, prepare_data(args), on_run=report,
                         gpt_kwargs=gpt_kwargs)
     meta["wall_seconds"] = round(time.perf_counter() - t0, 1)
     load = load_average()

@@ -13,10 +13,9 @@ import json
 
 import torch
 
-from ..data import prepare_quijote
 from ..models import GPT, GPTConfig
 from ..training import check_checkpoint_path, resolve_precision, save_checkpoint, train
-from .recipe import add_recipe_arguments, recipe_from_args
+from .recipe import add_recipe_arguments, prepare_data, recipe_from_args
 
 HELP = "entrena un GPT de caracteres sobre el Quijote"
 
@@ -37,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     gpt_kwargs, config = recipe_from_args(args)  # valida antes de cargar datos o entrenar
     if args.out:
         check_checkpoint_path(args.out, args.overwrite, flag="--out", overwrite_flag="--overwrite")
-    data = prepare_quijote(data_dir=args.data_dir)
+    data = prepare_data(args)
     torch.manual_seed(config.seed)
     model = GPT(GPTConfig(vocab_size=data.tokenizer.vocab_size, **gpt_kwargs))
     history = train(model, config, data)

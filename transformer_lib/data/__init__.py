@@ -1,4 +1,4 @@
-"""Datos del curso: *Don Quijote*, un tokenizador de caracteres, lotes y la tarea de fechas.
+"""Datos del curso: *Don Quijote*, tokenizadores (caracteres y BPE), lotes y la tarea de fechas.
 
 Un módulo por idea; todo se importa también desde aquí
 (``from transformer_lib.data import prepare_quijote``):
@@ -7,6 +7,9 @@ Un módulo por idea; todo se importa también desde aquí
   comprobar y leer el Quijote: :func:`load_quijote`, :func:`quijote_path`,
   :func:`strip_gutenberg`, :func:`default_cache_dir`.
 - :mod:`~transformer_lib.data.tokenizers`: :class:`CharTokenizer`, un token por carácter.
+- :mod:`~transformer_lib.data.bpe` (capítulo 11): :class:`BPETokenizer`, BPE a nivel de
+  bytes entrenado con ``tokenizers`` de Hugging Face; :func:`tokenizer_from_dict`,
+  :func:`chars_per_token` y :func:`bits_per_char` (comparar tokenizadores en bits por carácter).
 - :mod:`~transformer_lib.data.batching` (capítulos 3, 4, 8, 9 y 10): :func:`train_val_split`,
   :func:`get_batch` (la única función que muestrea ventanas), :class:`QuijoteData` y
   :func:`prepare_quijote`.
@@ -19,7 +22,8 @@ Un módulo por idea; todo se importa también desde aquí
 
 from __future__ import annotations
 
-from .batching import QuijoteData, get_batch, prepare_quijote, train_val_split
+from .batching import TOKENIZERS, QuijoteData, get_batch, prepare_quijote, train_val_split
+from .bpe import BPETokenizer, bits_per_char, chars_per_token, tokenizer_from_dict
 from .dates import MONTHS, SPECIALS, DatesBatch, DatesTask, date_to_spanish, number_to_spanish
 from .files import DataFileError
 from .quijote import (
@@ -50,6 +54,11 @@ __all__ = [
     "DataFileError",
     # tokenizers
     "CharTokenizer",
+    "BPETokenizer",
+    "TOKENIZERS",
+    "bits_per_char",
+    "chars_per_token",
+    "tokenizer_from_dict",
     # batching
     "QuijoteData",
     "get_batch",

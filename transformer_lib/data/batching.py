@@ -14,8 +14,13 @@ from dataclasses import dataclass
 
 import torch
 
+from .bpe import BPETokenizer
 from .quijote import load_quijote
 from .tokenizers import CharTokenizer
+
+TOKENIZERS = ("char", "bpe")
+#: Vocabulario del BPE si no se pide otro.
+DEFAULT_BPE_VOCAB_SIZE = 1024
 
 
 def train_val_split(data: torch.Tensor, val_fraction: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
@@ -88,7 +93,7 @@ class QuijoteData:
         train: (N_train,) y val: (N_val,), ids ``torch.long``.
     """
 
-    tokenizer: CharTokenizer
+    tokenizer: CharTokenizer | BPETokenizer
     train: torch.Tensor
     val: torch.Tensor
 
@@ -114,18 +119,39 @@ class QuijoteData:
 
 
 def prepare_quijote(
-    val_fraction: float = 0.1, data_dir: str | os.PathLike | None = None, download: bool = True
+    val_fraction: float = 0.1, data_dir: str | os.PathLike | None = None, download: bool = True,
+    tokenizer: str = "char", vocab_size: int | None = None,
 ) -> QuijoteData:
-    """Carga el Quijote, construye el tokenizador de caracteres y parte 90 % / 10 %.
+    """Carga el Quijote, construye el tokenizador y parte 90 % / 10 %.
+
+    Con ``tokenizer="char"`` (por defecto) el vocabulario son los caracteres del libro y se
+    parten los ids. Con ``tokenizer="bpe"`` se parte antes el *texto* (por caracteres, en el
+    mismo punto) y el BPE (:class:`~transformer_lib.data.bpe.BPETokenizer`) se entrena solo
+    con la parte de entrenamiento: la validación no decide el vocabulario.
 
     Parámetros:
         val_fraction: fracción final del libro reservada para validar.
         data_dir, download: como en :func:`~transformer_lib.data.quijote.load_quijote`.
+        tokenizer: ``"char"`` o ``"bpe"``.
+        vocab_size: tamaño del vocabulario BPE (None = 1024); con ``"char"`` debe ser None.
 
     Devuelve:
-        :class:`QuijoteData` con ``tokenizer`` (92 caracteres), ``train`` y ``val`` (tensores 1D de ids).
+        :class:`QuijoteData` con ``tokenizer`` (92 caracteres, o el BPE), ``train`` y ``val``
+        (tensores 1D de ids).
     """
+    if tokenizer not in TOKENIZERS:
+        raise ValueError(f"tokenizer debe ser uno de {', '.join(map(repr, TOKENIZERS))} y es {tokenizer!r}.")
+    if tokenizer == "char" and vocab_size is not None:
+        raise ValueError(
+            f"vocab_size={vocab_size} solo vale con tokenizer='bpe': el de caracteres tiene el "
+            "vocabulario que salga del texto."
+        )
     text = load_quijote(data_dir, download=download)
+    if tokenizer == "bpe":
+        train_text, val_text = train_val_split(text, val_fraction)  # también parte un str
+        tok = BPETokenizer.train(train_text, vocab_size or DEFAULT_BPE_VOCAB_SIZE)
+        as_ids = lambda t: torch.tensor(tok.encode(t), dtype=torch.long)  # noqa: E731
+        return QuijoteData(tok, as_ids(train_text), as_ids(val_text))
     tok = CharTokenizer.from_text(text)
     ids = torch.tensor(tok.encode(text), dtype=torch.long)
     train, val = train_val_split(ids, val_fraction)

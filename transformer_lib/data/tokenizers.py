@@ -15,7 +15,70 @@ import torch
 from ..files import UnreadableFileError, read_json, write_json_atomic
 
 
-class CharTokenizer:
+def ids_to_list(ids: Iterable[int] | torch.Tensor) -> list[int]:
+    """Los ids de ``decode`` como lista: acepta listas y tensores 1D.
+
+    Formas:
+        ids: (T,); un tensor 2D da ``ValueError`` (decodifica fila a fila).
+    """
+    if isinstance(ids, torch.Tensor):
+        if ids.dim() > 1:
+            raise ValueError(
+                f"decode espera una secuencia 1D de ids y recibió forma {tuple(ids.shape)}; "
+                "decodifica cada fila por separado."
+            )
+        return ids.tolist()
+    return list(ids)
+
+
+class SavedTokenizer:
+    """Guardar y cargar un tokenizador como JSON, a partir de su ``to_dict``/``from_dict``.
+
+    La comparten :class:`CharTokenizer` y :class:`~transformer_lib.data.bpe.BPETokenizer`.
+    """
+
+    def to_dict(self) -> dict:  # pragma: no cover - lo define cada tokenizador
+        raise NotImplementedError
+
+    @classmethod
+    def from_dict(cls, d: dict):  # pragma: no cover - lo define cada tokenizador
+        raise NotImplementedError
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Guarda el tokenizador como JSON (UTF-8, legible: sin escapes ``\\u00f1``).
+
+        La escritura es atómica (ver :func:`transformer_lib.files.write_json_atomic`): si se
+        corta a medias, ``path`` conserva lo que tenía.
+        """
+        write_json_atomic(path, self.to_dict(), indent=None)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike):
+        """Carga un tokenizador guardado con :meth:`save`.
+
+        Parámetros:
+            path: el archivo JSON.
+
+        Devuelve:
+            El tokenizador.
+
+        Lanza:
+            MissingFileError: si el archivo no existe (es un ``FileNotFoundError``).
+            FileAccessError: si existe pero no se puede leer (permisos; es un ``OSError``).
+            UnreadableFileError: si no es un JSON válido de esta clase de tokenizador (es un
+                ``ValueError``); el mensaje nombra el archivo.
+        """
+        remedy = "Vuelve a guardarlo con tok.save(ruta)."
+        data = read_json(path, what="el tokenizador", hint=remedy)
+        try:
+            return cls.from_dict(data)
+        except (ValueError, TypeError) as err:
+            raise UnreadableFileError(
+                f"El tokenizador {path} no describe un {cls.__name__} válido ({err}). {remedy}"
+            ) from err
+
+
+class CharTokenizer(SavedTokenizer):
     """Tokenizador de caracteres: cada carácter distinto es un token.
 
     Los tokens especiales (si los hay) ocupan los primeros ids en el orden dado; por
@@ -133,13 +196,7 @@ class CharTokenizer:
         Formas:
             ids: (T,); un tensor 2D da ``ValueError`` (decodifica fila a fila).
         """
-        if isinstance(ids, torch.Tensor):
-            if ids.dim() > 1:
-                raise ValueError(
-                    f"decode espera una secuencia 1D de ids y recibió forma {tuple(ids.shape)}; "
-                    "decodifica cada fila por separado."
-                )
-            ids = ids.tolist()
+        ids = ids_to_list(ids)
         n, itos, first = len(self.itos), self.itos, len(self.specials)
         out = []
         for i in ids:
@@ -170,39 +227,6 @@ class CharTokenizer:
         if "chars" not in d:
             raise ValueError("El diccionario del CharTokenizer no tiene la clave 'chars'.")
         return cls(d["chars"], d.get("specials", ()))
-
-    def save(self, path: str | os.PathLike) -> None:
-        """Guarda el vocabulario como JSON (UTF-8, legible: sin escapes ``\\u00f1``).
-
-        La escritura es atómica (ver :func:`transformer_lib.files.write_json_atomic`): si se
-        corta a medias, ``path`` conserva lo que tenía.
-        """
-        write_json_atomic(path, self.to_dict(), indent=None)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> CharTokenizer:
-        """Carga un tokenizador guardado con :meth:`save`.
-
-        Parámetros:
-            path: el archivo JSON.
-
-        Devuelve:
-            El tokenizador.
-
-        Lanza:
-            MissingFileError: si el archivo no existe (es un ``FileNotFoundError``).
-            FileAccessError: si existe pero no se puede leer (permisos; es un ``OSError``).
-            UnreadableFileError: si no es un JSON de ``CharTokenizer`` válido (es un
-                ``ValueError``); el mensaje nombra el archivo.
-        """
-        remedy = "Vuelve a guardarlo con tok.save(ruta)."
-        data = read_json(path, what="el tokenizador", hint=remedy)
-        try:
-            return cls.from_dict(data)
-        except (ValueError, TypeError) as err:
-            raise UnreadableFileError(
-                f"El tokenizador {path} no describe un CharTokenizer válido ({err}). {remedy}"
-            ) from err
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, CharTokenizer) and self.itos == other.itos

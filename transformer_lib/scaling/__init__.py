@@ -37,6 +37,7 @@ from .counting import (
     flops_per_token,
     gpt_param_count_exact,
     gpt_param_count_formula,
+    kv_cache_bytes,
     measure_flops,
     training_flops,
 )
@@ -85,6 +86,7 @@ __all__ = [
     "GPU_PEAK_FLOPS",
     "gpt_param_count_formula",
     "gpt_param_count_exact",
+    "kv_cache_bytes",
     "flops_per_token",
     "training_flops",
     "FlopMeasurement",

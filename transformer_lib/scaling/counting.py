@@ -1,7 +1,9 @@
 """Recuentos de parámetros y de FLOPs de un GPT (capítulos 9 y 10).
 
 - :func:`gpt_param_count_formula`: la aproximación N ≈ 12·n_layer·d_model².
-- :func:`gpt_param_count_exact`: el recuento exacto de :class:`~transformer_lib.models.GPT`.
+- :func:`gpt_param_count_exact`: el recuento exacto de :class:`~transformer_lib.models.GPT`,
+  para cualquier combinación de ``norm``, ``position``, ``ffn`` y ``n_kv_head``.
+- :func:`kv_cache_bytes`: la memoria de la caché KV al generar (capítulo 11).
 - :func:`flops_per_token` (6·N + 12·n_layer·d_model·T, apéndice B de PaLM) y
   :func:`training_flops` (C ≈ 6·N·D).
 - :func:`measure_flops`: cuenta los FLOPs de un paso real con
@@ -25,11 +27,22 @@ def _check_config(config: GPTConfig) -> None:
         raise TypeError(f"config debe ser un GPTConfig y recibí {type(config).__name__}.")
 
 
+def _matrix_params(config: GPTConfig) -> tuple[int, int]:
+    """Pesos de las matrices de un bloque: (atención, FFN)."""
+    d, d_ff = config.d_model, config.d_ff
+    d_kv = config.kv_heads * (d // config.n_head)  # salida de W^K y W^V
+    attention = 2 * d * d + 2 * d * d_kv  # W^Q, W^O (d × d) y W^K, W^V (d × d_kv)
+    ffn = (3 if config.ffn == "swiglu" else 2) * d * d_ff  # W, V, W_2 o W_1, W_2
+    return attention, ffn
+
+
 def gpt_param_count_formula(config: GPTConfig) -> int:
     """La aproximación de siempre: N ≈ n_layer·(4·d_model² + 2·d_model·d_ff) = 12·n_layer·d_model².
 
-    Cuenta solo las matrices de los bloques (W^Q, W^K, W^V, W^O y las dos de la FFN):
-    ni sesgos, ni LayerNorm, ni embeddings. Con d_ff = 4·d_model da 12·n_layer·d_model².
+    Cuenta solo las matrices de los bloques (W^Q, W^K, W^V, W^O y las de la FFN): ni
+    sesgos, ni normalizaciones, ni embeddings. Con d_ff = 4·d_model da 12·n_layer·d_model².
+    Con GQA, W^K y W^V miden d_model × n_kv_head·d_k; con SwiGLU la FFN tiene tres matrices
+    (3·d_model·d_ff, que con d_ff = 8/3·d_model vuelve a ser ≈ 8·d_model²).
 
     Parámetros:
         config: configuración del GPT.
@@ -38,17 +51,18 @@ def gpt_param_count_formula(config: GPTConfig) -> int:
         El número aproximado de parámetros sin embeddings.
     """
     _check_config(config)
-    d, d_ff = config.d_model, config.d_ff
-    return config.n_layer * (4 * d * d + 2 * d * d_ff)
+    return config.n_layer * sum(_matrix_params(config))
 
 
 def gpt_param_count_exact(config: GPTConfig) -> ParameterCount:
     """Recuento exacto de parámetros de :class:`GPT`, sin construir el modelo.
 
-    Por bloque: atención 4·d² (+ 4·d de sesgos), FFN 2·d·d_ff (+ d_ff + d de sesgos) y dos
-    LayerNorm con 2·d cada una. Además, la LayerNorm final (2·d, solo en Pre-LN) y, si los
-    pesos no están atados, la proyección de salida V·d. Embeddings: V·d (tokens) + T·d
-    (posiciones).
+    Por bloque: las matrices de :func:`gpt_param_count_formula`; los sesgos si
+    ``bias`` (2·d + 2·d_kv en la atención, d_ff + d en la MLP o 2·d_ff + d en SwiGLU); y dos
+    normalizaciones de 2·d (LayerNorm: γ y β) o d (RMSNorm: solo γ). Además, la
+    normalización final (solo en Pre-LN) y, si los pesos no están atados, la proyección de
+    salida V·d. Embeddings: V·d (tokens) + T·d (posiciones aprendidas; RoPE no tiene
+    parámetros).
 
     Parámetros:
         config: configuración del GPT.
@@ -58,15 +72,43 @@ def gpt_param_count_exact(config: GPTConfig) -> ParameterCount:
     """
     _check_config(config)
     d, d_ff, V = config.d_model, config.d_ff, config.vocab_size
-    per_block = 4 * d * d + 2 * d * d_ff + 4 * d  # matrices + las dos LayerNorm (γ y β)
+    d_kv = config.kv_heads * (d // config.n_head)
+    norm = 2 * d if config.norm == "layernorm" else d  # parámetros de una normalización
+    per_block = sum(_matrix_params(config)) + 2 * norm
     if config.bias:
-        per_block += 4 * d + d_ff + d  # sesgos de W^Q, W^K, W^V, W^O, W_1 y W_2
+        ffn_bias = (2 * d_ff if config.ffn == "swiglu" else d_ff) + d
+        per_block += 2 * d + 2 * d_kv + ffn_bias  # W^Q, W^O, W^K, W^V y la FFN
     non_embedding = config.n_layer * per_block
-    non_embedding += 2 * d if config.norm_first else 0  # LayerNorm final
+    non_embedding += norm if config.norm_first else 0  # normalización final
     non_embedding += 0 if config.tie_weights else V * d  # lm_head propia
-    embedding = V * d + config.block_size * d
+    embedding = V * d + (config.block_size * d if config.position == "learned" else 0)
     return ParameterCount(total=embedding + non_embedding, embedding=embedding,
                           non_embedding=non_embedding)
+
+
+def kv_cache_bytes(config: GPTConfig, seq_len: int | None = None, batch_size: int = 1,
+                   bytes_per_value: int = 4) -> int:
+    """Memoria de la caché KV: 2 (K y V) · n_layer · B · n_kv_head · T · d_k valores.
+
+    Es lo que reserva ``GPT.generate(..., use_cache=True)``
+    (:class:`~transformer_lib.multihead.KVCache`). Con GQA baja en n_head / n_kv_head.
+
+    Parámetros:
+        config: configuración del GPT.
+        seq_len: posiciones guardadas T; None usa ``config.block_size``.
+        batch_size: secuencias que se generan a la vez B.
+        bytes_per_value: 4 en float32, 2 en bfloat16.
+
+    Devuelve:
+        Bytes.
+    """
+    _check_config(config)
+    T = config.block_size if seq_len is None else seq_len
+    for name, value in (("seq_len", T), ("batch_size", batch_size), ("bytes_per_value", bytes_per_value)):
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError(f"{name} debe ser un entero positivo y es {value!r}.")
+    d_k = config.d_model // config.n_head
+    return 2 * config.n_layer * batch_size * config.kv_heads * T * d_k * bytes_per_value
 
 
 def flops_per_token(
@@ -83,7 +125,9 @@ def flops_per_token(
     (gradiente respecto a la entrada y respecto a los pesos), en total 6·N. La atención añade,
     por capa y token, Q·Kᵀ (2·T·d_model) y pesos·V (2·T·d_model): 4·n_layer·T·d_model hacia
     delante y 12·n_layer·T·d_model al entrenar (se cuenta la matriz T×T completa, aunque la
-    máscara causal anule la mitad).
+    máscara causal anule la mitad). Con GQA el término de la atención no cambia (cada una de
+    las n_head consultas sigue comparándose con T claves); lo que baja es N, por W^K y W^V.
+    RoPE, RMSNorm y la compuerta de SwiGLU son operaciones elemento a elemento: no suman.
 
     Parámetros:
         config: configuración del GPT.

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..data import CharTokenizer
+from ..data import BPETokenizer, CharTokenizer, tokenizer_from_dict
 from ..files import (
     MissingFileError,
     UnreadableFileError,
@@ -83,11 +83,11 @@ def _from_json(build, data, meta_path: Path, what: str):
 def _tokenizer_to_json(tokenizer):
     if tokenizer is None:
         return None
-    if isinstance(tokenizer, CharTokenizer):
+    if isinstance(tokenizer, (CharTokenizer, BPETokenizer)):
         return tokenizer.to_dict()
     if isinstance(tokenizer, dict):
         return {"type": "dict", "items": {k: _tokenizer_to_json(v) for k, v in tokenizer.items()}}
-    raise TypeError(f"tokenizer debe ser un CharTokenizer, un dict de ellos o None; es {type(tokenizer).__name__}.")
+    raise TypeError(f"tokenizer debe ser un CharTokenizer o un BPETokenizer, un dict de ellos o None; es {type(tokenizer).__name__}.")
 
 
 def _tokenizer_from_json(d):
@@ -95,7 +95,7 @@ def _tokenizer_from_json(d):
         return None
     if d.get("type") == "dict":
         return {k: _tokenizer_from_json(v) for k, v in d["items"].items()}
-    return CharTokenizer.from_dict(d)
+    return tokenizer_from_dict(d)
 
 
 def is_checkpoint(path: str | os.PathLike) -> bool:

@@ -1,0 +1,90 @@
+"""Cuánto acelera la caché KV la generación (capítulo 11): tiempo por token con y sin caché.
+
+Sin caché, cada token nuevo vuelve a pasar todo el contexto por el modelo (O(T) trabajo por
+token, O(T²) en total); con ``GPT.generate(..., use_cache=True)`` solo pasa el token nuevo y
+reutiliza las claves y valores guardados. Para 64, 128, 256, 512 y 1024 tokens nuevos se
+mide el tiempo por token generado de las dos variantes, intercaladas (A B B A …) para que el
+ruido de una máquina compartida afecte a las dos por igual, y se informa de las medianas y
+del cociente sin caché / con caché. Las dos variantes generan los mismos tokens (voraz).
+
+El modelo es un GPT del tamaño del curso (4 capas, 4 cabezas, d_model 128, vocabulario 92)
+con ``block_size`` suficiente para no recortar el contexto (un recorte haría que la caché
+se abandonase; ver el docstring de ``GPT.generate``).
+
+Uso::
+
+    python benchmarks/bench_kv_cache.py                  # medida completa (varios minutos)
+    python benchmarks/bench_kv_cache.py --quick          # comprobación rápida: 16 y 32 tokens
+    python benchmarks/bench_kv_cache.py --position rope --n-kv-head 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from transformer_lib import GPT, GPTConfig
+
+NEW_TOKENS = (64, 128, 256, 512, 1024)
+PROMPT = 16
+
+
+def time_generation(model: GPT, prompt: torch.Tensor, n_new: int, use_cache: bool) -> float:
+    """Segundos por token generado de una llamada a ``generate`` (voraz)."""
+    start = time.perf_counter()
+    model.generate(prompt, n_new, temperature=0, use_cache=use_cache)
+    return (time.perf_counter() - start) / n_new
+
+
+def measure(model: GPT, n_new: int, repeats: int) -> dict:
+    """Medianas intercaladas del tiempo por token, sin y con caché, para ``n_new`` tokens."""
+    prompt = torch.randint(0, model.config.vocab_size, (1, PROMPT), generator=torch.Generator().manual_seed(0))
+    same = torch.equal(model.generate(prompt, n_new, temperature=0),
+                       model.generate(prompt, n_new, temperature=0, use_cache=True))
+    times: dict[bool, list[float]] = {False: [], True: []}
+    for i in range(repeats):
+        order = (False, True) if i % 2 == 0 else (True, False)  # A B, B A, …
+        for use_cache in order:
+            times[use_cache].append(time_generation(model, prompt, n_new, use_cache))
+    no_cache, cache = statistics.median(times[False]), statistics.median(times[True])
+    return {"new_tokens": n_new, "ms_per_token_no_cache": round(1e3 * no_cache, 3),
+            "ms_per_token_cache": round(1e3 * cache, 3), "speedup": round(no_cache / cache, 2),
+            "same_tokens": same}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="solo 16 y 32 tokens, 1 repetición")
+    parser.add_argument("--repeats", type=int, default=3, help="repeticiones de cada variante")
+    parser.add_argument("--position", default="learned", choices=("learned", "rope"))
+    parser.add_argument("--n-kv-head", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=1, help="hilos de PyTorch")
+    parser.add_argument("--json", default=None, help="además, escribe los resultados en este JSON")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    sizes, repeats = ((16, 32), 1) if args.quick else (NEW_TOKENS, args.repeats)
+    torch.manual_seed(0)
+    config = GPTConfig(vocab_size=92, block_size=PROMPT + max(sizes), n_layer=4, n_head=4, d_model=128,
+                       position=args.position, n_kv_head=args.n_kv_head)
+    model = GPT(config).eval()
+    model.generate(torch.zeros(1, 4, dtype=torch.long), 8, temperature=0, use_cache=True)  # calentamiento
+    print(f"{'tokens':>7} {'sin caché (ms/token)':>21} {'con caché (ms/token)':>21} {'aceleración':>12}")
+    rows = []
+    for n_new in sizes:
+        row = measure(model, n_new, repeats)
+        rows.append(row)
+        print(f"{n_new:>7} {row['ms_per_token_no_cache']:>21.3f} {row['ms_per_token_cache']:>21.3f} "
+              f"{row['speedup']:>11.2f}×" + ("" if row["same_tokens"] else "  ¡tokens distintos!"))
+    if args.json:
+        from transformer_lib.files import write_json_atomic
+
+        write_json_atomic(args.json, {"config": config.to_dict(), "threads": args.threads,
+                                      "repeats": repeats, "rows": rows})
+    return 0 if all(r["same_tokens"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
