@@ -44,12 +44,12 @@ def data_calls(monkeypatch):
     """``train`` y ``sweep`` usan un texto diminuto; la lista dice si llegaron a cargar datos."""
     calls = []
 
-    def fake_prepare(*args, **kwargs):
-        calls.append(kwargs.get("data_dir"))
+    def fake_prepare(args):
+        calls.append(args.data_dir)
         return tiny_data()
 
-    monkeypatch.setattr(cli_train, "prepare_quijote", fake_prepare)
-    monkeypatch.setattr(cli_sweep, "prepare_quijote", fake_prepare)
+    monkeypatch.setattr(cli_train, "prepare_data", fake_prepare)
+    monkeypatch.setattr(cli_sweep, "prepare_data", fake_prepare)
     return calls
 
 
@@ -241,7 +241,7 @@ from transformer_lib.data import CharTokenizer, QuijoteData, train_val_split
 text = {text!r}
 tok = CharTokenizer.from_text(text)
 train, val = train_val_split(torch.tensor(tok.encode(text)), 0.2)
-cli_train.prepare_quijote = lambda *a, **k: QuijoteData(tok, train, val)
+cli_train.prepare_data = lambda *a, **k: QuijoteData(tok, train, val)
 real_save = torch.save
 
 def slow_save(obj, f, *args, **kwargs):

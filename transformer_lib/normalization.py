@@ -19,7 +19,22 @@ from ._checks import check_dropout
 
 
 class _TokenNorm(nn.Module):
-    """Lo común a :class:`LayerNorm` y :class:`RMSNorm`: comprobar el ancho y describirse."""
+    """Lo común a :class:`LayerNorm` y :class:`RMSNorm`: la escala γ, elegir la ruta (núcleo
+    de PyTorch o fórmula explícita), comprobar el ancho y describirse."""
+
+    def __init__(self, d_model: int, eps: float, fused: bool):
+        super().__init__()
+        self.d_model, self.eps, self.fused = d_model, eps, fused
+        self.weight = nn.Parameter(torch.ones(d_model))  # γ
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Normaliza cada token.
+
+        Formas:
+            x: (..., d_model); salida: (..., d_model).
+        """
+        self._check_width(x)
+        return self._fused(x) if self.fused else self._explicit(x)
 
     def _check_width(self, x: torch.Tensor) -> None:
         if x.shape[-1] != self.d_model:
@@ -51,20 +66,13 @@ class LayerNorm(_TokenNorm):
     """
 
     def __init__(self, d_model: int, eps: float = 1e-5, fused: bool = True):
-        super().__init__()
-        self.d_model, self.eps, self.fused = d_model, eps, fused
-        self.weight = nn.Parameter(torch.ones(d_model))  # γ
+        super().__init__(d_model, eps, fused)
         self.bias = nn.Parameter(torch.zeros(d_model))  # β
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Normaliza cada token.
+    def _fused(self, x: torch.Tensor) -> torch.Tensor:
+        return F.layer_norm(x, (self.d_model,), self.weight, self.bias, self.eps)
 
-        Formas:
-            x: (..., d_model); salida: (..., d_model).
-        """
-        self._check_width(x)
-        if self.fused:
-            return F.layer_norm(x, (self.d_model,), self.weight, self.bias, self.eps)
+    def _explicit(self, x: torch.Tensor) -> torch.Tensor:
         return layer_norm(x, self.weight, self.bias, self.eps)
 
 
@@ -100,19 +108,12 @@ class RMSNorm(_TokenNorm):
     """
 
     def __init__(self, d_model: int, eps: float = 1e-5, fused: bool = True):
-        super().__init__()
-        self.d_model, self.eps, self.fused = d_model, eps, fused
-        self.weight = nn.Parameter(torch.ones(d_model))  # γ
+        super().__init__(d_model, eps, fused)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Normaliza cada token.
+    def _fused(self, x: torch.Tensor) -> torch.Tensor:
+        return F.rms_norm(x, (self.d_model,), self.weight, self.eps)
 
-        Formas:
-            x: (..., d_model); salida: (..., d_model).
-        """
-        self._check_width(x)
-        if self.fused:
-            return F.rms_norm(x, (self.d_model,), self.weight, self.eps)
+    def _explicit(self, x: torch.Tensor) -> torch.Tensor:
         return rms_norm(x, self.weight, self.eps)
 
 

@@ -170,7 +170,7 @@ def run_grid_command(args: argparse.Namespace) -> int:
     grid = make_grid(args.grid, **fields)
     check_grid_path(args.out, getattr(args, "overwrite", False))  # antes de cargar datos
     try:
-        results = run_grid(grid, config, prepare_quijote(data_dir=args.data_dir), args.out,
+        results = run_grid(grid, config, prepare_data(args), args.out,
                            gpt_kwargs=gpt_kwargs, command=recorded_command(args), note=args.note,
                            overwrite=getattr(args, "overwrite", False))
     except (KeyboardInterrupt, Terminated):
