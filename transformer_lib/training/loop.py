@@ -25,8 +25,8 @@ from .distributed import (
     all_reduce_sum,
     broadcast_from_main,
     check_batch_split,
+    current_env,
     device_for,
-    distributed_env,
     process_group,
     shard,
     wrap_model,
@@ -298,7 +298,7 @@ def train(
     config = config or TrainConfig()
     if (data is None) == (get_batch is None):
         raise ValueError("Pasa data=(train_ids, val_ids) para texto o get_batch=función, uno de los dos.")
-    check_batch_split(config.batch_size, distributed_env(), config.grad_accum_steps)  # antes de esperar a nadie
+    check_batch_split(config.batch_size, current_env(), config.grad_accum_steps)  # antes de esperar a nadie
     device = get_device(config.device)
     with process_group(device) as env:
         device = device_for(device, env)
