@@ -203,6 +203,9 @@ def test_shard_cuts_every_tensor_of_a_batch_by_its_first_dimension():
     assert torch.cat([shard(x, i, 2) for i in range(2)]).equal(x)
     with pytest.raises(ValueError, match=r"forma \(6, 2\) en 4 trozos"):
         shard(x, 0, 4)
+    with pytest.raises(TypeError, match="No sé partir un lote de tipo object"):
+        shard(object(), 0, 2)
+    assert torch.equal(shard((x, 7), 1, 2)[0], x[3:]) and shard((x, 7), 1, 2)[1] == 7
 
 
 if __name__ == "__main__":

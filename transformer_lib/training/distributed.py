@@ -222,7 +222,7 @@ def shard(batch: Any, index: int, parts: int) -> Any:
     """La parte ``index`` de ``parts`` de un lote, cortado por su primera dimensión.
 
     Sirve para tensores y para tuplas, listas, diccionarios y dataclasses de tensores (todos con
-    la misma primera dimensión); lo que no sea tensor se deja igual.
+    la misma primera dimensión); lo que haya dentro y no sea tensor se deja igual.
 
     Parámetros:
         batch: el lote.
@@ -232,24 +232,38 @@ def shard(batch: Any, index: int, parts: int) -> Any:
     Devuelve:
         El trozo, del mismo tipo que ``batch``; con ``parts=1``, el propio ``batch``.
 
+    Lanza:
+        ValueError: si la primera dimensión no es múltiplo de ``parts``.
+        TypeError: si ``batch`` no es de ninguno de esos tipos (no sé cómo partirlo).
+
     Formas:
         cada tensor (B, …) -> (B / parts, …).
     """
     if parts == 1:
         return batch
+    if not (isinstance(batch, (torch.Tensor, tuple, list, dict)) or _is_dataclass_instance(batch)):
+        raise TypeError(f"No sé partir un lote de tipo {type(batch).__name__} entre procesos o micro-lotes: "
+                        "get_batch debe devolver un tensor o una tupla, lista, dict o dataclass de tensores.")
+    return _cut(batch, index, parts)
+
+
+def _is_dataclass_instance(obj: Any) -> bool:
+    return dataclasses.is_dataclass(obj) and not isinstance(obj, type)
+
+
+def _cut(batch: Any, index: int, parts: int) -> Any:
     if isinstance(batch, torch.Tensor):
         if batch.dim() == 0 or batch.shape[0] % parts:
             raise ValueError(f"No puedo partir un lote de forma {tuple(batch.shape)} en {parts} trozos "
-                             "iguales por su primera dimensión: usa un batch_size múltiplo de "
-                             f"{parts}.")
+                             f"iguales por su primera dimensión: usa un batch_size múltiplo de {parts}.")
         size = batch.shape[0] // parts
         return batch[index * size:(index + 1) * size]
     if isinstance(batch, (tuple, list)):
-        return type(batch)(shard(b, index, parts) for b in batch)
+        return type(batch)(_cut(b, index, parts) for b in batch)
     if isinstance(batch, dict):
-        return {k: shard(v, index, parts) for k, v in batch.items()}
-    if dataclasses.is_dataclass(batch) and not isinstance(batch, type):
-        changes = {f.name: shard(getattr(batch, f.name), index, parts)
+        return {k: _cut(v, index, parts) for k, v in batch.items()}
+    if _is_dataclass_instance(batch):
+        changes = {f.name: _cut(getattr(batch, f.name), index, parts)
                    for f in dataclasses.fields(batch) if isinstance(getattr(batch, f.name), torch.Tensor)}
         return dataclasses.replace(batch, **changes)
     return batch
