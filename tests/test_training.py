@@ -61,6 +61,8 @@ def test_lr_schedule():
         (dict(min_lr=1.0), "min_lr"),
         (dict(precision="fp8"), "precision"),
         (dict(eval_interval=-1), "eval_interval"),
+        (dict(grad_accum_steps=0), "grad_accum_steps"),
+        (dict(batch_size=12, grad_accum_steps=5), "batch_size=12 debe ser múltiplo de grad_accum_steps=5"),
     ],
 )
 def test_config_validation(kwargs, match):

@@ -100,6 +100,8 @@ TRAIN_FLAGS: dict[str, Flag] = {
     "beta1": Flag("β₁ de AdamW", non_negative_float),
     "beta2": Flag("β₂ de AdamW", non_negative_float),
     "grad_clip": Flag("norma máxima del gradiente (0 = sin recorte)", non_negative_float),
+    "grad_accum_steps": Flag("micro-lotes por proceso y paso (acumulación de gradiente; --batch-size "
+                             "sigue siendo el lote total)", positive_int),
     "eval_interval": Flag("cada cuántos pasos se evalúa (0 = solo al final)", non_negative_int),
     "eval_iters": Flag("lotes por evaluación intermedia", positive_int),
     "final_eval_iters": Flag("lotes de la evaluación final (0 = los de --eval-iters)", non_negative_int),

@@ -4,6 +4,11 @@ Guarda el checkpoint (con ``--out``; antes de cargar datos comprueba que se pued
 ahí sin destruir nada, y solo reemplaza un checkpoint anterior con ``--overwrite``) y escribe como última línea un objeto JSON con
 ``val_loss``, ``train_loss``, ``tokens_per_s``, ``params``, ``seconds``… Las opciones de la
 receta son las de :mod:`transformer_lib.cli.recipe`, las mismas que las de ``sweep``.
+
+Funciona igual con ``torchrun --standalone --nproc_per_node=N -m transformer_lib train …``
+(paralelismo de datos, ver :mod:`transformer_lib.training.distributed`): ``--batch-size`` es el
+lote global, y solo el proceso 0 comprueba ``--out``, guarda el checkpoint e imprime el
+resumen; si la comprobación falla, todos los procesos paran antes de entrenar.
 """
 
 from __future__ import annotations
@@ -14,7 +19,17 @@ import json
 import torch
 
 from ..models import GPT, GPTConfig
-from ..training import check_checkpoint_path, resolve_precision, save_checkpoint, train
+from ..training import (
+    DistributedEnv,
+    check_batch_split,
+    check_checkpoint_path,
+    main_first,
+    process_group,
+    resolve_precision,
+    save_checkpoint,
+    train,
+)
+from ..utils import get_device
 from .recipe import add_recipe_arguments, prepare_data, recipe_from_args
 
 HELP = "entrena un GPT de caracteres sobre el Quijote"
@@ -31,15 +46,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "transformer_lib: otra cosa nunca se toca)")
 
 
+def _check(args: argparse.Namespace, env: DistributedEnv):
+    """Valida la receta, el reparto del lote y ``--out`` antes de cargar datos o entrenar."""
+    gpt_kwargs, config = recipe_from_args(args)
+    check_batch_split(config.batch_size, env, config.grad_accum_steps)
+    if args.out and env.is_main:
+        check_checkpoint_path(args.out, args.overwrite, flag="--out", overwrite_flag="--overwrite")
+    return gpt_kwargs, config
+
+
 def run(args: argparse.Namespace) -> int:
     """Entrena, guarda el checkpoint si se pidió e imprime el resumen en JSON."""
-    gpt_kwargs, config = recipe_from_args(args)  # valida antes de cargar datos o entrenar
-    if args.out:
-        check_checkpoint_path(args.out, args.overwrite, flag="--out", overwrite_flag="--overwrite")
-    data = prepare_data(args)
-    torch.manual_seed(config.seed)
-    model = GPT(GPTConfig(vocab_size=data.tokenizer.vocab_size, **gpt_kwargs))
-    history = train(model, config, data)
+    with process_group(get_device(args.device)) as env:  # con torchrun; si no, no hace nada
+        # Primero en el proceso 0: si algo falla, su error sale una vez y todos paran a la vez.
+        gpt_kwargs, config = main_first(lambda: _check(args, env), env)
+        data = main_first(lambda: prepare_data(args), env)  # descarga una vez
+        torch.manual_seed(config.seed)
+        model = GPT(GPTConfig(vocab_size=data.tokenizer.vocab_size, **gpt_kwargs))
+        history = train(model, config, data)
+        if not env.is_main:
+            return 0
     counts = model.count_parameters()
     if args.out:
         save_checkpoint(args.out, model, config, data.tokenizer, history, extra={"data": args.data},

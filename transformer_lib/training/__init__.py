@@ -12,6 +12,9 @@ Un módulo por idea:
   cualquier pérdida ``loss_fn(model, batch)``, así que sirve igual para el Transformer
   encoder-decoder del capítulo 7 o para un barrido de tamaños del capítulo 9. También
   :func:`estimate_loss` y :func:`make_optimizer`.
+- ``distributed``: paralelismo de datos con ``torch.distributed`` (``torchrun``): el grupo de
+  procesos (:func:`process_group`), qué proceso soy (:func:`distributed_env`,
+  :func:`is_main_process`) y cómo se reparte el lote global (:func:`shard`).
 - ``history``: :class:`History`, lo que pasó durante el entrenamiento (la figura está en
   :func:`transformer_lib.plots.plot_history`; ``plot_history`` se sigue pudiendo importar de
   aquí y solo entonces se carga matplotlib).
@@ -46,6 +49,16 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .config import PRECISIONS, TrainConfig, lr_at
+from .distributed import (
+    DistributedEnv,
+    broadcast_from_main,
+    check_batch_split,
+    distributed_env,
+    is_main_process,
+    main_first,
+    process_group,
+    shard,
+)
 from .history import History
 from .loop import estimate_loss, make_optimizer, train
 from .precision import cpu_has_fast_bf16, make_autocast, resolve_precision
@@ -68,6 +81,14 @@ __all__ = [
     "is_checkpoint",
     "check_checkpoint_path",
     "Checkpoint",
+    "DistributedEnv",
+    "distributed_env",
+    "is_main_process",
+    "process_group",
+    "main_first",
+    "broadcast_from_main",
+    "check_batch_split",
+    "shard",
 ]
 
 

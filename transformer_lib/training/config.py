@@ -17,7 +17,9 @@ class TrainConfig(DictConvertible):
 
     Atributos:
         max_iters: número de pasos de entrenamiento.
-        batch_size: lote B (ventanas por paso, en el caso de texto).
+        batch_size: lote B (ventanas por paso, en el caso de texto). Es el lote **global** de
+            cada paso de AdamW: con varios procesos (``torchrun``) o con acumulación de gradiente
+            se reparte entre ellos, así que el entrenamiento es el mismo.
         block_size: longitud T de cada ventana (caso de texto).
         lr: tasa de aprendizaje máxima (tras el calentamiento).
         min_lr: tasa final del decaimiento coseno; None = lr / 2.
@@ -27,6 +29,10 @@ class TrainConfig(DictConvertible):
             LayerNorm); 0 por defecto (ver la cabecera de :mod:`transformer_lib.training`).
         beta1, beta2: β de AdamW.
         grad_clip: norma máxima del gradiente (0 = sin recorte).
+        grad_accum_steps: micro-lotes en que se parte el lote de cada proceso en cada paso (sus
+            gradientes se suman antes del paso de AdamW): ahorra memoria sin cambiar la
+            cuenta, porque la pérdida es una media. ``batch_size`` debe ser múltiplo de
+            procesos × ``grad_accum_steps``.
         precision: "fp32", "bf16" (autocast bf16 en CPU o GPU) o "auto" (bf16 donde el hardware
             lo calcula de forma nativa: GPU CUDA con bf16 o CPU con AVX512-BF16/AMX; fp32 en
             otro caso, p. ej. Apple MPS).
@@ -53,6 +59,7 @@ class TrainConfig(DictConvertible):
     beta1: float = 0.9
     beta2: float = 0.99
     grad_clip: float = 1.0
+    grad_accum_steps: int = 1
     precision: str = "fp32"
     eval_interval: int = 500
     eval_iters: int = 20
@@ -63,7 +70,7 @@ class TrainConfig(DictConvertible):
     progress: bool = True
 
     def __post_init__(self):
-        for name in ("max_iters", "batch_size", "block_size", "eval_iters"):
+        for name in ("max_iters", "batch_size", "block_size", "eval_iters", "grad_accum_steps"):
             check_int(getattr(self, name), f"TrainConfig.{name}")
         for name in ("warmup_iters", "eval_interval", "final_eval_iters"):
             check_int(getattr(self, name), f"TrainConfig.{name}", minimum=0)
@@ -75,6 +82,9 @@ class TrainConfig(DictConvertible):
             raise ValueError(
                 f"weight_decay y grad_clip deben ser >= 0 y son {self.weight_decay!r}, {self.grad_clip!r}."
             )
+        if self.batch_size % self.grad_accum_steps:
+            raise ValueError(f"TrainConfig.batch_size={self.batch_size} debe ser múltiplo de "
+                             f"grad_accum_steps={self.grad_accum_steps}.")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision debe ser una de {PRECISIONS} y es {self.precision!r}.")
 

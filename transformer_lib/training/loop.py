@@ -1,8 +1,9 @@
 """El bucle de entrenamiento (capítulos 7, 9 y 10): :func:`train` y sus piezas.
 
-:func:`train` es una secuencia corta de pasos con nombre: elegir dispositivo y precisión,
-preparar las fuentes de lotes y el optimizador, el bucle de pasos (:class:`_Run`), la
-evaluación final y el :class:`~transformer_lib.training.History` que resume todo.
+:func:`train` es una secuencia corta de pasos con nombre: abrir el grupo de procesos si se
+lanzó con ``torchrun`` (:mod:`~transformer_lib.training.distributed`), elegir dispositivo y
+precisión, preparar las fuentes de lotes y el optimizador, el bucle de pasos (:class:`_Run`),
+la evaluación final y el :class:`~transformer_lib.training.History` que resume todo.
 """
 
 from __future__ import annotations
@@ -19,9 +20,28 @@ from torch import nn
 
 from ..utils import get_device, seeded_torch_rng, torch_threads
 from .config import TrainConfig, lr_at
+from .distributed import (
+    DistributedEnv,
+    all_reduce_sum,
+    broadcast_from_main,
+    check_batch_split,
+    current_env,
+    device_for,
+    process_group,
+    shard,
+    wrap_model,
+)
 from .history import History
 from .precision import make_autocast
-from .sources import FixedBatches, Source, count_tokens, default_loss, generic_sources, text_sources
+from .sources import (
+    FixedBatches,
+    Source,
+    count_tokens,
+    default_loss,
+    generic_sources,
+    text_sources,
+    to_device,
+)
 
 LossFn = Callable[[nn.Module, Any], torch.Tensor]
 Callback = Callable[[int, nn.Module, History], "bool | None"]
@@ -53,6 +73,26 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.AdamW:
 
 
 @torch.no_grad()
+def loss_sum(model: nn.Module, batches: list, loss_fn: LossFn = default_loss, autocast=None) -> tuple[float, int]:
+    """Suma de las pérdidas de ``batches`` ponderadas por sus tokens, y la suma de los pesos.
+
+    Es lo que se suma entre procesos al evaluar repartido; :func:`estimate_loss` divide una
+    cosa entre la otra. Mismos parámetros que :func:`estimate_loss`.
+    """
+    was_training = model.training
+    model.eval()
+    total, weight = 0.0, 0
+    ctx = autocast or contextlib.nullcontext
+    for batch in batches:
+        with ctx():
+            loss = loss_fn(model, batch)
+        w = count_tokens(batch) or 1
+        total += float(loss) * w
+        weight += w
+    model.train(was_training)
+    return total, weight
+
+
 def estimate_loss(model: nn.Module, batches: list, loss_fn: LossFn = default_loss, autocast=None) -> float:
     """Pérdida media de ``model`` sobre una lista de lotes (en modo evaluación, sin gradientes).
 
@@ -68,48 +108,55 @@ def estimate_loss(model: nn.Module, batches: list, loss_fn: LossFn = default_los
     Devuelve:
         La pérdida media.
     """
-    was_training = model.training
-    model.eval()
-    total, weight = 0.0, 0
-    ctx = autocast or contextlib.nullcontext
-    for batch in batches:
-        with ctx():
-            loss = loss_fn(model, batch)
-        w = count_tokens(batch) or 1
-        total += float(loss) * w
-        weight += w
-    model.train(was_training)
+    total, weight = loss_sum(model, batches, loss_fn, autocast)
     return total / max(weight, 1)
 
 
 class _Run:
-    """Un entrenamiento en curso: el modelo, sus lotes, el optimizador y el historial."""
+    """Un entrenamiento en curso: el modelo, sus lotes, el optimizador y el historial.
+
+    Con varios procesos (``env.enabled``), ``ddp`` es el modelo envuelto en
+    ``DistributedDataParallel`` (el que calcula la pérdida, para que se sumen los gradientes) y
+    ``model`` el de dentro (el que se evalúa y se da al callback).
+    """
 
     def __init__(self, model: nn.Module, config: TrainConfig, sources: tuple[Source, FixedBatches],
-                 loss_fn: LossFn, optimizer: torch.optim.Optimizer, autocast, callback: Callback | None):
+                 loss_fn: LossFn, optimizer: torch.optim.Optimizer, autocast, callback: Callback | None,
+                 env: DistributedEnv, device: torch.device):
         self.model, self.config, self.loss_fn, self.optimizer = model, config, loss_fn, optimizer
         self.next_batch, self.fixed_batches = sources
         self.autocast, self.callback = autocast, callback
+        self.env, self.device = env, device
+        self.ddp = wrap_model(model, env, device)
         self.history = History()
         self.eval_sets = self.fixed_batches(config.eval_iters, config.seed + 1)
+
+    def mean_loss(self, batches: list) -> float:
+        """Pérdida media sobre ``batches``: cada proceso evalúa una parte y se suman entre todos."""
+        mine = batches[self.env.rank::self.env.world_size]
+        total, weight = all_reduce_sum(list(loss_sum(self.model, mine, self.loss_fn, self.autocast)),
+                                       self.env, self.device)
+        return total / max(weight, 1)
 
     def evaluate(self, step: int, sets: dict[str, list]) -> None:
         """Pérdida de validación y de entrenamiento sobre los lotes fijos ``sets``."""
         t = time.perf_counter()
         h = self.history
         h.eval_steps.append(step)
-        h.val_loss.append(estimate_loss(self.model, sets["val"], self.loss_fn, self.autocast))
-        h.eval_train_loss.append(estimate_loss(self.model, sets["train"], self.loss_fn, self.autocast))
+        h.val_loss.append(self.mean_loss(sets["val"]))
+        h.eval_train_loss.append(self.mean_loss(sets["train"]))
         h.eval_seconds += time.perf_counter() - t
 
     def notify(self, step: int) -> bool:
         """Llama al callback con el modelo en modo evaluación; devuelve si pide parar."""
         if self.callback is None:
             return False
-        self.model.eval()
-        stop = bool(self.callback(step, self.model, self.history))
-        self.model.train()
-        return stop
+        stop = False
+        if self.env.is_main:  # el callback solo corre en el proceso 0; los demás siguen su decisión
+            self.model.eval()
+            stop = bool(self.callback(step, self.model, self.history))
+            self.model.train()
+        return bool(broadcast_from_main(stop, self.env))
 
     def optimization_step(self, step: int) -> float:
         """El paso ``step`` (0 = el primero) de AdamW y su registro; devuelve la pérdida del lote."""
@@ -117,15 +164,14 @@ class _Run:
         lr = lr_at(step, self.config)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        batch = self.next_batch("train")
-        with self.autocast():
-            loss = self.loss_fn(self.model, batch)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        batch = self.next_batch("train")  # el lote global, el mismo en todos los procesos
+        loss = self.backward(shard(batch, self.env.rank, self.env.world_size))
         if self.config.grad_clip:
             nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip, foreach=True)
         self.optimizer.step()
         loss_value = loss.item()  # espera a la GPU antes de parar el reloj
+        if self.env.enabled:  # la pérdida del lote global: la media de las de cada proceso
+            loss_value = all_reduce_sum([loss_value], self.env, self.device)[0] / self.env.world_size
         h = self.history
         h.seconds += time.perf_counter() - t0
         h.tokens += count_tokens(batch)
@@ -139,6 +185,27 @@ class _Run:
             )
         return loss_value
 
+    def backward(self, local) -> torch.Tensor:
+        """Gradiente del trozo ``local`` de este proceso, en ``grad_accum_steps`` micro-lotes.
+
+        Cada micro-lote aporta su pérdida media / k, así que el gradiente acumulado es el de la
+        media del trozo. El all-reduce de DDP solo se hace en el último (``no_sync`` en los
+        demás). Devuelve la pérdida media del trozo (sin gradiente).
+        """
+        k = self.config.grad_accum_steps
+        self.optimizer.zero_grad(set_to_none=True)
+        total = torch.zeros((), device=self.device)
+        for i in range(k):
+            micro = to_device(shard(local, i, k), self.device)
+            last = i == k - 1
+            sync = contextlib.nullcontext() if last or not self.env.enabled else self.ddp.no_sync()
+            with sync:
+                with self.autocast():
+                    loss = self.loss_fn(self.ddp, micro)
+                (loss / k).backward()
+            total += loss.detach().float() / k
+        return total
+
     def loop(self) -> int:
         """Evalúa al empezar y cada ``eval_interval`` pasos y entrena hasta ``max_iters`` pasos
         o hasta que el callback pida parar; devuelve los pasos dados."""
@@ -150,7 +217,7 @@ class _Run:
             self.evaluate(0, self.eval_sets)
         stop = self.notify(0)
         # Sin pasar disable cuando progress=True: así TQDM_DISABLE=1 (CI) sigue pudiendo apagarla.
-        quiet = {} if cfg.progress else {"disable": True}
+        quiet = {} if cfg.progress and self.env.is_main else {"disable": True}
         step = 0
         with tqdm(total=cfg.max_iters, desc="entrenando", mininterval=0.5, **quiet) as bar:
             while step < cfg.max_iters and not stop:
@@ -205,6 +272,15 @@ def train(
     esos hilos durante el entrenamiento y después recupera los de antes. La inicialización del
     modelo es anterior: siémbrala tú (``set_seed``) antes de construirlo.
 
+    En varios procesos (lanzado con ``torchrun``; ver :mod:`~transformer_lib.training.distributed`)
+    entrena con paralelismo de datos: ``config.batch_size`` sigue siendo el lote global, que se
+    reparte entre los procesos; las ventanas, las pérdidas registradas y los pesos finales son
+    los de un solo proceso (dentro del redondeo, y con dropout 0). Todos los procesos devuelven
+    el mismo historial; el callback y la barra de progreso solo corren en el proceso 0.
+    ``loss_fn`` debe llamar al modelo como ``model(...)`` (es el envoltorio
+    ``DistributedDataParallel``, que suma los gradientes) y todos sus parámetros deben recibir
+    gradiente.
+
     Parámetros:
         model: el modelo (se mueve a ``config.device`` y queda en modo entrenamiento).
         config: hiperparámetros; None usa ``TrainConfig()``.
@@ -212,8 +288,8 @@ def train(
         get_batch: fuente de lotes genérica, ``get_batch(split) -> lote``.
         loss_fn: pérdida genérica, ``loss_fn(model, lote) -> escalar``.
         callback: ``callback(step, model, history)``, llamada con step=0 antes de empezar y
-            después de cada paso (con el modelo en modo evaluación); si devuelve True, el
-            entrenamiento se detiene.
+            después de cada paso (con el modelo en modo evaluación; en el proceso 0); si
+            devuelve True, el entrenamiento se detiene (en todos los procesos).
         optimizer: optimizador propio; None usa :func:`make_optimizer`.
 
     Devuelve:
@@ -222,16 +298,24 @@ def train(
     config = config or TrainConfig()
     if (data is None) == (get_batch is None):
         raise ValueError("Pasa data=(train_ids, val_ids) para texto o get_batch=función, uno de los dos.")
+    check_batch_split(config.batch_size, current_env(), config.grad_accum_steps)  # antes de esperar a nadie
     device = get_device(config.device)
-    with torch_threads(config.num_threads), seeded_torch_rng(config.seed, device):
-        model.to(device)
-        if data is not None:
-            sources = text_sources(data, config.block_size, config.batch_size, config.seed, device)
-        else:
-            sources = generic_sources(get_batch, device)
-        autocast = make_autocast(device, config.precision)
-        optimizer = optimizer or make_optimizer(model, config)
-        run = _Run(model, config, sources, loss_fn or default_loss, optimizer, autocast, callback)
-        steps = run.loop()
-        run.final_evaluation(steps)
+    with process_group(device) as env:
+        device = device_for(device, env)
+        # Dropout distinto en cada proceso (cada uno ve filas distintas); el 0 usa la semilla tal cual.
+        with torch_threads(config.num_threads), seeded_torch_rng(config.seed + env.rank, device):
+            model.to(device)
+            if data is not None:
+                sources = text_sources(data, config.block_size, config.batch_size, config.seed, device)
+            else:
+                sources = generic_sources(get_batch, device)
+            autocast = make_autocast(device, config.precision)
+            optimizer = optimizer or make_optimizer(model, config)
+            run = _Run(model, config, sources, loss_fn or default_loss, optimizer, autocast, callback,
+                       env, device)
+            try:
+                steps = run.loop()
+                run.final_evaluation(steps)
+            finally:  # DDP suelta el grupo antes de que se cierre (si no, su destructor espera)
+                run.ddp = None
     return run.history

@@ -1,8 +1,9 @@
 """Fuentes de lotes del entrenamiento: de dónde salen los lotes de cada paso y los de evaluación.
 
 Una fuente es un par ``(source, fixed)``: ``source(split)`` da el siguiente lote de "train" o
-"val" ya en el dispositivo, y ``fixed(n_batches, seed)`` da, por split, una lista fija de lotes
-para estimar la pérdida siempre sobre los mismos datos.
+"val" tal como sale (el bucle lo reparte entre procesos y micro-lotes y lo lleva al
+dispositivo con :func:`to_device`), y ``fixed(n_batches, seed)`` da, por split, una lista fija
+de lotes ya en el dispositivo para estimar la pérdida siempre sobre los mismos datos.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def text_sources(data, block_size: int, batch_size: int, seed: int,
     gen = torch.Generator().manual_seed(seed)
 
     def source(split: str):
-        return text_batch(splits[split], block_size, batch_size, gen, device)
+        return text_batch(splits[split], block_size, batch_size, gen)
 
     def fixed(n_batches: int, fixed_seed: int):
         """n_batches·B ventanas fijas por split, agrupadas en lotes grandes para ir más rápido."""
@@ -95,10 +96,8 @@ def text_sources(data, block_size: int, batch_size: int, seed: int,
 def generic_sources(get_batch: Callable[[str], Any], device: torch.device) -> tuple[Source, FixedBatches]:
     """Lotes de una función ``get_batch(split)`` cualquiera; los fijos son sus primeros lotes."""
 
-    def source(split: str):
-        return to_device(get_batch(split), device)
-
     def fixed(n_batches: int, seed: int):
-        return {split: [source(split) for _ in range(n_batches)] for split in ("train", "val")}
+        return {split: [to_device(get_batch(split), device) for _ in range(n_batches)]
+                for split in ("train", "val")}
 
-    return source, fixed
+    return get_batch, fixed
