@@ -368,3 +368,17 @@ def test_grid_bootstrap_on_synthetic_results():
     out = grid_bootstrap({"grid": {"kind": "data"}, "runs": runs}, n_resamples=100)
     low, high = out["data"].interval("alpha")
     assert low < 0.1 < high and out["data"].n_resamples == 100
+
+
+def test_resume_accepts_a_file_written_before_a_new_recipe_field(reference, tmp_path):
+    """Un campo nuevo de TrainConfig con su valor por defecto no convierte el archivo en «otro
+    barrido»: la orden guardada sigue reanudándolo (y aquí, ya completo, no reentrena nada)."""
+    data, config, grid = tiny_setup()
+    old = json.loads(json.dumps(reference[1]))
+    old["recipe"].pop("grad_accum_steps")
+    out = tmp_path / "r.json"
+    out.write_text(json.dumps(old), encoding="utf-8")
+    results = run_grid(grid, config, data, out, log=lambda _: None)
+    assert [r["key"] for r in results["runs"]] == [r["key"] for r in reference[1]["runs"]]
+    assert [r["val_loss"] for r in results["runs"]] == [r["val_loss"] for r in reference[1]["runs"]]
+    assert [r["wall_seconds"] for r in results["runs"]] == [r["wall_seconds"] for r in reference[1]["runs"]]

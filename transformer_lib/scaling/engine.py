@@ -21,6 +21,7 @@ El esquema del archivo está en :data:`RESULTS_SCHEMA` (ver :func:`run_grid`).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import os
@@ -242,7 +243,11 @@ def _resume(out: Path, identity: dict) -> dict:
         raise ValueError(f"{out} ya existe y no es un barrido reanudable de transformer_lib (le falta "
                          f"'schema': {RESULTS_SCHEMA!r}): no lo toco. Elige otra ruta con --out.")
     results = read_json(out, what="el archivo de resultados")
-    different = [k for k in _IDENTITY if json_ready(results.get(k)) != json_ready(identity[k])]
+    stored = dict(results)
+    if isinstance(stored.get("recipe"), dict):  # un campo nuevo de TrainConfig con su valor por
+        with contextlib.suppress(TypeError, ValueError):  # defecto no cambia la receta
+            stored["recipe"] = TrainConfig.from_dict(stored["recipe"]).to_dict()
+    different = [k for k in _IDENTITY if json_ready(stored.get(k)) != json_ready(identity[k])]
     if different:
         raise ValueError(f"{out} es de otro barrido (cambia {', '.join(different)}): no mezclo "
                          f"resultados. Usa otra ruta con --out o repite la orden con la que se creó: "
