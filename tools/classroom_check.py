@@ -1,0 +1,143 @@
+"""Emula en local la calificación de GitHub Classroom de cada tarea.
+
+Para cada flujo generado en ``.github/classroom/*.yml`` crea un repositorio de tarea
+provisional con el cuaderno (el del estudiante sin resolver, o la solución del
+profesorado) y ejecuta las órdenes del propio flujo: las líneas ``run:`` de sus pasos
+(la instalación de transformer_lib con la rueda local en lugar de la URL de git; la de
+torch se salta porque el entorno ya lo tiene) y el ``command:`` de cada paso de
+``autograding-command-grader``, que da sus ``max-score`` puntos si termina con 0. La
+solución debe sacar todos los puntos y el cuaderno sin resolver, ninguno.
+
+Usa el entorno de estudiante de ``tools/student_env.py`` (lo crea si falta).
+
+Uso::
+
+    python -m tools.classroom_check [FLUJO.yml ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from coursetools.repo import ROOT
+from tools.student_env import WORK, base_env, build_wheel, clean_env, reset
+
+_GIT_REQUIREMENT = re.compile(r"[\"']?(transformer_lib(\[[^\]]*\])?)\s*@\s*git\+[^\s\"']+[\"']?")
+_NOTEBOOK = re.compile(r"(\S+\.ipynb)")
+
+
+def workflow_plan(path: Path) -> tuple[list[str], list[tuple[str, str, int, int]]]:
+    """Órdenes de un flujo: líneas ``run:`` y calificadores (nombre, orden, tiempo, puntos)."""
+    workflow = yaml.safe_load(path.read_text(encoding="utf-8"))
+    runs: list[str] = []
+    graders: list[tuple[str, str, int, int]] = []
+    for job in workflow["jobs"].values():
+        for step in job.get("steps", []):
+            uses = step.get("uses", "")
+            if "run" in step:
+                runs += [line for line in str(step["run"]).splitlines() if line.strip()]
+            elif "autograding-command-grader" in uses:
+                inputs = step["with"]
+                graders.append(
+                    (
+                        str(inputs["test-name"]),
+                        str(inputs["command"]),
+                        int(inputs.get("timeout", 10)) * 60,
+                        int(inputs.get("max-score", 0)),
+                    )
+                )
+    return runs, graders
+
+
+def local_line(line: str, wheel: Path) -> str | None:
+    """Una línea ``run:`` adaptada: rueda local, sin torch ni actualizar pip (ya están)."""
+    if re.search(r"pip install[^\n]*\btorch\b", line) or "install --upgrade pip" in line:
+        return None
+    return _GIT_REQUIREMENT.sub(
+        lambda m: shlex.quote(f"{m.group(1)} @ {wheel.resolve().as_uri()}"), line
+    )
+
+
+def grade(workflow: Path, notebook: Path, python: Path, wheel: Path, base: set[str]) -> tuple:
+    """Califica ``notebook`` con las órdenes de ``workflow``. Devuelve (puntos, máximo, detalle)."""
+    runs, graders = workflow_plan(workflow)
+    target = _NOTEBOOK.search(" ".join(c for _, c, _, _ in graders))
+    if target is None:
+        raise SystemExit(f"{workflow.name}: ningún calificador nombra un cuaderno .ipynb.")
+    env = clean_env()
+    env["PATH"] = f"{python.parent}{os.pathsep}{env.get('PATH', '')}"
+    reset(python, base)
+    details = []
+    with tempfile.TemporaryDirectory(prefix="classroom-") as tmp:
+        repo = Path(tmp)
+        shutil.copy2(notebook, repo / target.group(1))
+        for line in runs:
+            command = local_line(line, wheel)
+            if command is None:
+                continue
+            done = subprocess.run(
+                command, shell=True, cwd=repo, env=env, capture_output=True, text=True
+            )
+            if done.returncode != 0:
+                details.append(f"`{command}` falló: {done.stderr.strip()[-300:]}")
+        points = total = 0
+        for name, command, timeout, max_score in graders:
+            total += max_score
+            try:
+                done = subprocess.run(
+                    command, shell=True, cwd=repo, env=env, capture_output=True, timeout=timeout
+                )
+                ok = done.returncode == 0
+            except subprocess.TimeoutExpired:
+                ok = False
+            points += max_score if ok else 0
+            details.append(f"{name}: {max_score if ok else 0}/{max_score}")
+    return points, total, details
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.classroom_check", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("workflows", nargs="*", type=Path)
+    args = parser.parse_args(argv)
+    workflows = args.workflows or sorted((ROOT / ".github" / "classroom").glob("*.yml"))
+    start = time.perf_counter()
+    wheel = build_wheel(WORK / "wheel")
+    python, base = base_env(WORK)
+    failures = 0
+    for workflow in workflows:
+        name = workflow.stem
+        cases = (
+            ("solución", ROOT / "instructor" / "tareas" / f"{name}.ipynb", "all"),
+            ("sin resolver", ROOT / "chapters" / "tareas" / f"{name}.ipynb", "none"),
+        )
+        for label, notebook, expected in cases:
+            if not notebook.exists():
+                print(f"  ✗ {name} ({label}): no existe {notebook.relative_to(ROOT)}")
+                failures += 1
+                continue
+            points, total, details = grade(workflow, notebook, python, wheel, base)
+            ok = total > 0 and points == (total if expected == "all" else 0)
+            failures += not ok
+            print(f"  {'✓' if ok else '✗'} {name} ({label}): {points}/{total} puntos")
+            if not ok:
+                for detail in details:
+                    print(f"      - {detail}")
+    print(f"Calificación de Classroom emulada en {time.perf_counter() - start:.0f} s.")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
