@@ -203,3 +203,32 @@ def test_classroom_workflow_is_emulated_with_the_local_wheel(workflow):
     installs = [line for line in lines if line and "transformer_lib" in line and "install" in line]
     assert installs and all(WHEEL.as_uri() in line and "git+" not in line for line in installs)
     assert not any(line and "torch" in line and "install" in line for line in lines)
+
+
+# --- Página de estado y CI ------------------------------------------------------------------
+def test_status_page_is_in_the_toc_and_uses_the_directive():
+    toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")
+    assert "file: chapters/estado" in toc
+    assert "```{execution-status}" in (ROOT / "chapters" / "estado.md").read_text(encoding="utf-8")
+    assert "execution_status" in book_config()["sphinx"]["local_extensions"]
+
+
+def test_status_page_lists_versions_and_machine(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "_ext"))
+    import execution_status
+
+    rows = dict(execution_status.machine_rows())
+    for label in ("Python", "PyTorch", "Jupyter Book", "CPU", "Hilos de la CPU"):
+        assert rows[label], label
+
+
+def test_ci_installs_the_browser_the_readme_asks_for():
+    script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "apt-get update" in script and "apt-get install" in script
+    assert "missing+=(chromium)" in script
+    assert "apt-get install chromium" in readme
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    test_rule = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    for target in ("workflows", "site-check", "student-env", "classroom", "html-check"):
+        assert target in test_rule, target

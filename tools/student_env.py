@@ -214,9 +214,13 @@ def execute(
             cmd.insert(3, "--homework")
         done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=path.parent)
         lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-        if not lines:
-            return {"notebook": str(path), "ok": False, "error": done.stderr.strip()[-500:]}
-        return json.loads(lines[-1])
+        if lines:
+            result = json.loads(lines[-1])
+        else:
+            result = {"notebook": str(path), "ok": False, "error": done.stderr.strip()[-500:]}
+        mark = "terminado" if result.get("ok") else "FALLA"
+        print(f"   … {path.relative_to(ROOT)}: {mark} ({result.get('seconds', '?')} s)", flush=True)
+        return result
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         return list(pool.map(one, notebooks))
