@@ -35,6 +35,9 @@ from tools.student_env import WORK, base_env, build_wheel, clean_env, reset
 
 _GIT_REQUIREMENT = re.compile(r"[\"']?(transformer_lib(\[[^\]]*\])?)\s*@\s*git\+[^\s\"']+[\"']?")
 _NOTEBOOK = re.compile(r"(\S+\.ipynb)")
+#: Carpeta de caché del calificador: en un runner nuevo de GitHub está vacía; aquí se
+#: cambia por una del repositorio provisional para que no se herede nada de otra ejecución.
+_CACHE_ARG = re.compile(r"(--cache\s+)(\S+)")
 
 
 def workflow_plan(path: Path) -> tuple[list[str], list[tuple[str, str, int, int]]]:
@@ -75,34 +78,49 @@ def grade(workflow: Path, notebook: Path, python: Path, wheel: Path, base: set[s
     target = _NOTEBOOK.search(" ".join(c for _, c, _, _ in graders))
     if target is None:
         raise SystemExit(f"{workflow.name}: ningún calificador nombra un cuaderno .ipynb.")
+    with tempfile.TemporaryDirectory(prefix="classroom-") as tmp:
+        repo = Path(tmp)
+        shutil.copy2(notebook, repo / target.group(1))
+        return _grade_in(repo, runs, graders, python, wheel, base)
+
+
+def _grade_in(
+    repo: Path,
+    runs: list[str],
+    graders: list[tuple[str, str, int, int]],
+    python: Path,
+    wheel: Path,
+    base: set[str],
+) -> tuple[int, int, list[str]]:
+    """``grade`` dentro del repositorio provisional ``repo`` (ya con el cuaderno)."""
     env = clean_env()
     env["PATH"] = f"{python.parent}{os.pathsep}{env.get('PATH', '')}"
     reset(python, base)
     details = []
-    with tempfile.TemporaryDirectory(prefix="classroom-") as tmp:
-        repo = Path(tmp)
-        shutil.copy2(notebook, repo / target.group(1))
-        for line in runs:
-            command = local_line(line, wheel)
-            if command is None:
-                continue
+    cache = str(repo / ".cache-calificador")
+    for line in runs:
+        command = local_line(line, wheel)
+        if command is None:
+            continue
+        command = _CACHE_ARG.sub(lambda m: m.group(1) + cache, command)
+        done = subprocess.run(
+            command, shell=True, cwd=repo, env=env, capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            details.append(f"`{command}` falló: {done.stderr.strip()[-300:]}")
+    points = total = 0
+    for name, command, timeout, max_score in graders:
+        total += max_score
+        command = _CACHE_ARG.sub(lambda m: m.group(1) + cache, command)
+        try:
             done = subprocess.run(
-                command, shell=True, cwd=repo, env=env, capture_output=True, text=True
+                command, shell=True, cwd=repo, env=env, capture_output=True, timeout=timeout
             )
-            if done.returncode != 0:
-                details.append(f"`{command}` falló: {done.stderr.strip()[-300:]}")
-        points = total = 0
-        for name, command, timeout, max_score in graders:
-            total += max_score
-            try:
-                done = subprocess.run(
-                    command, shell=True, cwd=repo, env=env, capture_output=True, timeout=timeout
-                )
-                ok = done.returncode == 0
-            except subprocess.TimeoutExpired:
-                ok = False
-            points += max_score if ok else 0
-            details.append(f"{name}: {max_score if ok else 0}/{max_score}")
+            ok = done.returncode == 0
+        except subprocess.TimeoutExpired:
+            ok = False
+        points += max_score if ok else 0
+        details.append(f"{name}: {max_score if ok else 0}/{max_score}")
     return points, total, details
 
 
