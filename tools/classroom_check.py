@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
@@ -72,55 +73,70 @@ def local_line(line: str, wheel: Path) -> str | None:
     )
 
 
-def grade(workflow: Path, notebook: Path, python: Path, wheel: Path, base: set[str]) -> tuple:
-    """Califica ``notebook`` con las órdenes de ``workflow``. Devuelve (puntos, máximo, detalle)."""
+def _is_install(line: str) -> bool:
+    return bool(re.search(r"\bpip\b.*\binstall\b", line))
+
+
+def _shell(command: str, cwd: Path, env: dict[str, str], timeout: int | None = None) -> bool:
+    try:
+        done = subprocess.run(
+            command, shell=True, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        return False
+    return done.returncode == 0
+
+
+def install(runs: list[str], python: Path, wheel: Path, base: set[str]) -> list[str]:
+    """Deja el entorno base y ejecuta las líneas de instalación del flujo. Devuelve fallos."""
+    reset(python, base)
+    env = _grading_env(python)
+    failed = []
+    with tempfile.TemporaryDirectory(prefix="classroom-") as tmp:
+        for line in runs:
+            command = local_line(line, wheel) if _is_install(line) else None
+            if command and not _shell(command, Path(tmp), env):
+                failed.append(f"`{command}` falló")
+    return failed
+
+
+def _grading_env(python: Path) -> dict[str, str]:
+    env = clean_env()
+    env["PATH"] = f"{python.parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def grade(workflow: Path, notebook: Path, python: Path) -> tuple[int, int, list[str]]:
+    """Califica ``notebook`` con las órdenes de ``workflow`` (sin las de instalación).
+
+    Parámetros:
+        workflow: flujo de ``.github/classroom/``.
+        notebook: cuaderno que hace de entrega del estudiante.
+        python: Python del entorno donde ya se ejecutó ``install``.
+
+    Devuelve:
+        (puntos, máximo, detalle por calificador).
+    """
     runs, graders = workflow_plan(workflow)
     target = _NOTEBOOK.search(" ".join(c for _, c, _, _ in graders))
     if target is None:
         raise SystemExit(f"{workflow.name}: ningún calificador nombra un cuaderno .ipynb.")
+    env = _grading_env(python)
+    details = []
     with tempfile.TemporaryDirectory(prefix="classroom-") as tmp:
         repo = Path(tmp)
         shutil.copy2(notebook, repo / target.group(1))
-        return _grade_in(repo, runs, graders, python, wheel, base)
-
-
-def _grade_in(
-    repo: Path,
-    runs: list[str],
-    graders: list[tuple[str, str, int, int]],
-    python: Path,
-    wheel: Path,
-    base: set[str],
-) -> tuple[int, int, list[str]]:
-    """``grade`` dentro del repositorio provisional ``repo`` (ya con el cuaderno)."""
-    env = clean_env()
-    env["PATH"] = f"{python.parent}{os.pathsep}{env.get('PATH', '')}"
-    reset(python, base)
-    details = []
-    cache = str(repo / ".cache-calificador")
-    for line in runs:
-        command = local_line(line, wheel)
-        if command is None:
-            continue
-        command = _CACHE_ARG.sub(lambda m: m.group(1) + cache, command)
-        done = subprocess.run(
-            command, shell=True, cwd=repo, env=env, capture_output=True, text=True
-        )
-        if done.returncode != 0:
-            details.append(f"`{command}` falló: {done.stderr.strip()[-300:]}")
-    points = total = 0
-    for name, command, timeout, max_score in graders:
-        total += max_score
-        command = _CACHE_ARG.sub(lambda m: m.group(1) + cache, command)
-        try:
-            done = subprocess.run(
-                command, shell=True, cwd=repo, env=env, capture_output=True, timeout=timeout
-            )
-            ok = done.returncode == 0
-        except subprocess.TimeoutExpired:
-            ok = False
-        points += max_score if ok else 0
-        details.append(f"{name}: {max_score if ok else 0}/{max_score}")
+        cache = str(repo / ".cache-calificador")
+        for line in runs:
+            if not _is_install(line):
+                _shell(_CACHE_ARG.sub(lambda m: m.group(1) + cache, line), repo, env)
+        points = total = 0
+        for name, command, timeout, max_score in graders:
+            total += max_score
+            command = _CACHE_ARG.sub(lambda m: m.group(1) + cache, command)
+            ok = _shell(command, repo, env, timeout)
+            points += max_score if ok else 0
+            details.append(f"{name}: {max_score if ok else 0}/{max_score}")
     return points, total, details
 
 
@@ -128,28 +144,42 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tools.classroom_check", description=__doc__.splitlines()[0]
     )
+    parser.add_argument("--jobs", "-j", type=int, default=2, help="calificaciones en paralelo")
     parser.add_argument("workflows", nargs="*", type=Path)
     args = parser.parse_args(argv)
     workflows = args.workflows or sorted((ROOT / ".github" / "classroom").glob("*.yml"))
     start = time.perf_counter()
     wheel = build_wheel(WORK / "wheel")
     python, base = base_env(WORK)
-    failures = 0
+    # Los flujos con las mismas órdenes de instalación comparten una instalación; después
+    # se califican sus cuadernos en paralelo.
+    groups: dict[tuple[str, ...], list[Path]] = {}
     for workflow in workflows:
-        name = workflow.stem
-        cases = (
-            ("solución", ROOT / "instructor" / "tareas" / f"{name}.ipynb", "all"),
-            ("sin resolver", ROOT / "chapters" / "tareas" / f"{name}.ipynb", "none"),
-        )
-        for label, notebook, expected in cases:
-            if not notebook.exists():
-                print(f"  ✗ {name} ({label}): no existe {notebook.relative_to(ROOT)}")
-                failures += 1
-                continue
-            points, total, details = grade(workflow, notebook, python, wheel, base)
-            ok = total > 0 and points == (total if expected == "all" else 0)
+        runs, _ = workflow_plan(workflow)
+        groups.setdefault(tuple(r for r in runs if _is_install(r)), []).append(workflow)
+    failures = 0
+    for installs, members in groups.items():
+        for problem in install(list(installs), python, wheel, base):
+            print(f"  ✗ instalación: {problem}")
+            failures += 1
+        cases = []
+        for workflow in members:
+            name = workflow.stem
+            cases += [
+                (workflow, "solución", ROOT / "instructor" / "tareas" / f"{name}.ipynb", True),
+                (workflow, "sin resolver", ROOT / "chapters" / "tareas" / f"{name}.ipynb", False),
+            ]
+        missing = [c for c in cases if not c[2].exists()]
+        for workflow, label, notebook, _ in missing:
+            print(f"  ✗ {workflow.stem} ({label}): no existe {notebook.relative_to(ROOT)}")
+        failures += len(missing)
+        cases = [c for c in cases if c[2].exists()]
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            results = list(pool.map(lambda c: grade(c[0], c[2], python), cases))
+        for (workflow, label, _, solved), (points, total, details) in zip(cases, results):
+            ok = total > 0 and points == (total if solved else 0)
             failures += not ok
-            print(f"  {'✓' if ok else '✗'} {name} ({label}): {points}/{total} puntos")
+            print(f"  {'✓' if ok else '✗'} {workflow.stem} ({label}): {points}/{total} puntos")
             if not ok:
                 for detail in details:
                     print(f"      - {detail}")
