@@ -2,8 +2,13 @@
 #
 #   make book      crea el entorno si hace falta, ejecuta los cuadernos y construye el
 #                  sitio en _build/html/ (abre _build/html/index.html).
-#   make test      lint + pruebas unitarias + nbval sobre todos los cuadernos + higiene
-#                  de los cuadernos + construcción del libro con avisos como errores.
+#   make test      lint (ruff y actionlint) + pruebas unitarias + nbval sobre todos los
+#                  cuadernos + higiene + libro con avisos como errores + el sitio en
+#                  Chromium sin red + los cuadernos en un entorno de estudiante (como
+#                  Colab) + la calificación de Classroom emulada.
+#   make site-check     solo la prueba del sitio en Chromium (tras make book).
+#   make student-env    solo los cuadernos en el entorno de estudiante.
+#   make classroom      solo la calificación de Classroom emulada.
 #   make test-gpu  nbval exigiendo GPU: las celdas `requires-gpu` se ejecutan y, si no
 #                  hay GPU CUDA, fallan en lugar de saltarse.
 #   make clean     borra _build/ y las cachés (no toca el entorno virtual).
@@ -62,12 +67,13 @@ export JUPYTER_PLATFORM_DIRS ?= 1
 # el backend «inline» y las figuras desaparecerían del libro.
 
 .PHONY: help venv book test lint unit nbval hygiene book-check html-check test-gpu \
-        clean distclean caches
+        clean distclean caches vendor workflows site-check student-env classroom
 
 help:
 	@echo "Objetivos:"
 	@echo "  make book      construye el libro en _build/html/ (crea .venv si falta)"
-	@echo "  make test      lint, pruebas, nbval, higiene y libro con -W"
+	@echo "  make test      lint, pruebas, nbval, higiene, libro con -W, navegador, estudiante"
+	@echo "  make site-check / student-env / classroom   cada prueba del sitio por separado"
 	@echo "  make test-gpu  nbval con las celdas requires-gpu obligatorias"
 	@echo "  make clean     borra _build/ y cachés"
 	@echo "Variables: JOBS=$(JOBS) CELL_TIMEOUT=$(CELL_TIMEOUT) TRANSFORMER_LIB_DATA=$(TRANSFORMER_LIB_DATA)"
@@ -76,10 +82,11 @@ help:
 # Entorno
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt tools/requirements.txt
 	@test -x $(PY) || { echo ">> Creando el entorno virtual $(VENV)"; $(PYTHON) -m venv $(VENV); }
 	@echo ">> Instalando transformer_lib y las dependencias del libro y de las pruebas"
-	$(PY) -m pip install --disable-pip-version-check -q -c constraints.txt -e ".[book,test]"
+	$(PY) -m pip install --disable-pip-version-check -q -c constraints.txt -e ".[book,test]" \
+	  -r tools/requirements.txt
 	@touch $@
 
 # Jupyter Book solo vuelve a ejecutar un cuaderno si cambia su código: no se entera de
@@ -101,7 +108,13 @@ caches:
 
 # ---------------------------------------------------------------------------------------
 # Libro
-book: $(STAMP) caches
+# MathJax, require.js y el gestor de widgets, fijados y comprobados, en _build/vendor/
+# (npm pack la primera vez; después, de su caché). El sitio no carga nada de un CDN.
+vendor: $(STAMP)
+	@echo ">> Recursos del sitio servidos por el propio libro (tools/vendor_assets.py)"
+	$(PY) -m tools.vendor_assets
+
+book: $(STAMP) caches vendor
 	@echo ">> Ejecutando los cuadernos que no estén en la caché ($(JOBS) en paralelo)"
 	$(PY) -m tools.execute_notebooks --jobs $(JOBS)
 	@echo ">> Construyendo el libro"
@@ -110,12 +123,18 @@ book: $(STAMP) caches
 
 # ---------------------------------------------------------------------------------------
 # Pruebas
-test: $(STAMP) lint hygiene unit nbval book-check html-check
+test: $(STAMP) lint workflows hygiene unit nbval book-check html-check site-check \
+      student-env classroom
 	@echo ">> make test: todo en orden"
 
 lint: $(STAMP)
 	@echo ">> ruff (código y cuadernos)"
 	$(BIN)/ruff check .
+
+# actionlint sobre los flujos de GitHub y los de Classroom que genera transformer_lib.
+workflows: $(STAMP)
+	@echo ">> actionlint (.github/workflows y .github/classroom)"
+	$(BIN)/actionlint .github/workflows/*.yml .github/classroom/*.yml
 
 hygiene: $(STAMP)
 	@echo ">> Higiene de los cuadernos (sin salidas, celda de Colab, etiquetas…)"
@@ -142,14 +161,33 @@ test-gpu: $(STAMP)
 
 # El libro con avisos como errores: un cuaderno que falla, una referencia rota o una
 # cita inexistente hacen fallar `make test`.
-book-check: $(STAMP) caches
+book-check: $(STAMP) caches vendor
 	$(PY) -m tools.execute_notebooks --jobs $(JOBS)
 	@echo ">> Construyendo el libro con -W (avisos = errores)"
 	$(BIN)/jupyter-book build . -W --keep-going
 
 html-check: $(STAMP)
-	@echo ">> Textos de la interfaz en inglés en el HTML"
+	@echo ">> HTML: textos de la interfaz en inglés y referencias externas"
 	$(PY) -m tools.check_html $(BUILD)/html
+
+# El sitio servido en 127.0.0.1 y abierto en Chromium sin red: fórmulas compuestas, sin
+# errores de consola, enlaces, lang="es", Colab, soluciones plegadas, widgets. Capturas en
+# _build/screenshots/. Sin Chromium se salta con un aviso (con CI=true, falla).
+site-check: $(STAMP)
+	@echo ">> El sitio en Chromium (tools/browser_check.py)"
+	$(PY) -m tools.browser_check $(BUILD)/html --screenshots $(BUILD)/screenshots
+
+# Cada cuaderno en un entorno nuevo con solo torch, lo que Colab trae y lo que instala su
+# celda de Colab (la rueda local). El entorno base se guarda en _build/student-env/.
+student-env: $(STAMP)
+	@echo ">> Los cuadernos en el entorno de estudiante (tools/student_env.py)"
+	$(PY) -m tools.student_env --jobs $(JOBS)
+
+# Las órdenes de cada flujo de .github/classroom/ sobre la solución (todos los puntos) y
+# sobre el cuaderno sin resolver (ningún punto).
+classroom: $(STAMP)
+	@echo ">> Calificación de Classroom emulada (tools/classroom_check.py)"
+	$(PY) -m tools.classroom_check --jobs $(JOBS)
 
 # ---------------------------------------------------------------------------------------
 clean:

@@ -58,7 +58,11 @@ def _book_notebooks(config: dict) -> list[Path]:
 
 
 def _execute(path: str, timeout: int) -> tuple[str, nbformat.NotebookNode | None, float, str]:
-    """Ejecuta un cuaderno en su carpeta (como myst-nb). Devuelve (ruta, cuaderno, s, error)."""
+    """Ejecuta un cuaderno en su carpeta (como myst-nb). Devuelve (ruta, cuaderno, s, error).
+
+    Si todo va bien, el último elemento es la hora (UTC) en que terminó, para la página
+    de estado (``_ext/execution_status.py``); si falla, el error.
+    """
     from jupyter_cache.executors.utils import single_nb_execution
 
     nb = nbformat.read(path, as_version=4)
@@ -67,7 +71,8 @@ def _execute(path: str, timeout: int) -> tuple[str, nbformat.NotebookNode | None
     )
     if result.err is not None:
         return path, None, result.time, f"{type(result.err).__name__}: {result.err}"
-    return path, nb, result.time, ""
+    finished = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    return path, nb, result.time, finished
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,16 +114,24 @@ def main(argv: list[str] | None = None) -> int:
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         futures = [pool.submit(_execute, str(path), timeout) for path in pending]
         for future in futures:
-            path, nb, seconds, error = future.result()
+            path, nb, seconds, detail = future.result()
             name = Path(path).relative_to(ROOT)
             if nb is None:
                 failures += 1
-                print(f"  ✗ {name} ({seconds:.1f} s): {error.splitlines()[0][:200]}", flush=True)
+                print(f"  ✗ {name} ({seconds:.1f} s): {detail.splitlines()[0][:200]}", flush=True)
                 continue
             # Misma entrada que crearía myst-nb: primero en el proyecto, luego en la caché.
             record = cache.add_nb_to_project(path)
             cache.cache_notebook_bundle(
-                CacheBundleIn(nb, record.uri, data={"execution_seconds": seconds}),
+                CacheBundleIn(
+                    nb,
+                    record.uri,
+                    data={
+                        "execution_seconds": seconds,
+                        # Para chapters/estado.md (jupyter-cache guarda otra fecha).
+                        "executed_at": detail,
+                    },
+                ),
                 check_validity=False,
                 overwrite=True,
             )

@@ -1,0 +1,234 @@
+"""Pruebas de las herramientas del sitio: sin CDN, navegador, entorno de estudiante, Classroom.
+
+Las comprobaciones de verdad (Chromium sobre el libro construido, los cuadernos en un
+entorno limpio, la calificación emulada) las ejecuta ``make test``; aquí se prueban sus
+piezas sin construir nada.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from coursetools.repo import ROOT, book_config
+from tools import browser_check, check_html, classroom_check, student_env, vendor_assets
+
+WHEEL = Path("/tmp/rueda/transformer_lib-0.1.0-py3-none-any.whl")
+
+
+# --- Nada de fuera -----------------------------------------------------------------------
+def test_external_script_stylesheet_and_font_are_reported():
+    html = """
+    <script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"></script>
+    <link rel="stylesheet" href="//fonts.googleapis.com/css?family=Roboto">
+    <link rel="preload" as="font" href="https://example.org/f.woff2">
+    <img src="https://img.shields.io/badge.svg">
+    <style>@import url("https://fonts.googleapis.com/css2");</style>
+    """
+    found = check_html.external_references(html)
+    assert any("tex-mml-chtml.js" in f for f in found)
+    assert any("fonts.googleapis.com/css?family" in f for f in found)
+    assert any("f.woff2" in f for f in found)
+    assert any("shields.io" in f for f in found)
+    assert any(f.startswith("<style>") for f in found)
+    assert len(found) == 5
+
+
+def test_links_canonical_and_local_assets_are_not_external():
+    html = """
+    <a href="https://colab.research.google.com/github/x/y/blob/main/a.ipynb">Colab</a>
+    <link rel="canonical" href="https://curso.example/intro.html">
+    <script src="../_static/vendor/mathjax/tex-mml-chtml.js"></script>
+    <link rel="stylesheet" href="_static/course.css">
+    """
+    assert check_html.external_references(html) == []
+
+
+def test_stylesheet_urls_outside_comments_are_reported():
+    css = (
+        "/* @import url('https://fonts.googleapis.com/x'); */ a { background: url(//cdn.x/y.png) }"
+    )
+    assert check_html.stylesheet_references(css) == ["//cdn.x/y.png"]
+
+
+def test_book_loads_mathjax_and_widgets_from_the_site():
+    config = book_config()["sphinx"]["config"]
+    scripts = [config["mathjax_path"], *config["nb_ipywidgets_js"]]
+    assert all("://" not in s and not s.startswith("//") for s in scripts)
+    assert config["mathjax_path"] == vendor_assets.MATHJAX_SCRIPT
+    assert list(config["nb_ipywidgets_js"]) == [
+        vendor_assets.REQUIRE_SCRIPT,
+        "vendor/widgets_setup.js",
+        vendor_assets.WIDGETS_SCRIPT,
+    ]
+    assert (ROOT / "_ext" / "static" / "vendor" / "widgets_setup.js").is_file()
+
+
+def test_vendored_packages_are_pinned_with_integrity():
+    for asset in vendor_assets.ASSETS:
+        package, version = asset.spec.rsplit("@", 1)
+        assert package and version[0].isdigit(), asset.spec
+        assert asset.integrity.startswith("sha512-") and len(asset.integrity) == 95
+
+
+def test_sri_matches_npm_format():
+    # sha512 de b"" en base64, como lo escribe npm en «integrity».
+    assert vendor_assets.sri(b"") == (
+        "sha512-z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg=="
+    )
+
+
+def _tarball(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def test_install_copies_only_the_selected_files(tmp_path):
+    data = _tarball(
+        {
+            "package/LICENSE": b"licencia",
+            "package/es5/tex-mml-chtml.js": b"mathjax",
+            "package/es5/latest.js": b"cdn",
+            "package/es5/output/chtml/fonts/woff-v2/a.woff": b"fuente",
+            "package/src/ignored.ts": b"",
+        }
+    )
+    asset = vendor_assets.Asset(
+        name="mathjax",
+        spec="mathjax@3.2.2",
+        integrity=vendor_assets.sri(data),
+        keep=("LICENSE", "es5/"),
+        strip="es5/",
+        drop=("es5/latest.js",),
+    )
+    (tmp_path / ".npm").mkdir()
+    (tmp_path / ".npm" / asset.tarball).write_bytes(data)
+    folder = vendor_assets.install(asset, tmp_path)
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    assert files == [
+        ".integrity",
+        "LICENSE",
+        "output/chtml/fonts/woff-v2/a.woff",
+        "tex-mml-chtml.js",
+    ]
+
+
+def test_a_tarball_with_another_checksum_is_refused(tmp_path, monkeypatch):
+    asset = vendor_assets.ASSETS[1]
+    (tmp_path / ".npm").mkdir()
+    (tmp_path / ".npm" / asset.tarball).write_bytes(_tarball({"package/require.js": b"x"}))
+    monkeypatch.setenv("NPM", "false")  # «npm» que siempre falla: no hay nada que descargar
+    with pytest.raises(SystemExit, match="falló"):
+        vendor_assets.install(asset, tmp_path)
+
+
+# --- Navegador ------------------------------------------------------------------------------
+def test_redirect_page_without_lang_is_a_problem(tmp_path):
+    (tmp_path / "intro.html").write_text('<html lang="es"></html>')
+    bare = tmp_path / "index.html"
+    bare.write_text('<meta http-equiv="Refresh" content="0; url=intro.html" />')
+    assert any("lang" in p for p in browser_check.static_checks(tmp_path, bare))
+    bare.write_text(
+        '<!DOCTYPE html><html lang="es"><meta http-equiv="Refresh" content="0; url=falta.html">'
+    )
+    assert browser_check.static_checks(tmp_path, bare) == ["redirige a falta.html, que no existe"]
+
+
+def test_expected_colab_link_follows_the_config():
+    url = browser_check.expected_colab("chapters/01_atencion.html")
+    repo = book_config()["repository"]["url"].removeprefix("https://github.com/")
+    assert url == (
+        f"https://colab.research.google.com/github/{repo}/blob/main/chapters/01_atencion.ipynb"
+    )
+
+
+def test_missing_browser_skips_outside_ci_and_fails_in_ci(tmp_path, monkeypatch, capsys):
+    (tmp_path / "intro.html").write_text('<html lang="es"></html>')
+    monkeypatch.setenv("CHROMIUM", str(tmp_path / "no-existe"))
+    monkeypatch.delenv("CI", raising=False)
+    assert browser_check.main([str(tmp_path)]) == 0
+    assert "SALTADA" in capsys.readouterr().out
+    monkeypatch.setenv("CI", "true")
+    assert browser_check.main([str(tmp_path)]) == 1
+
+
+# --- Entorno de estudiante -------------------------------------------------------------------
+NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb")) + sorted(
+    (ROOT / "chapters" / "tareas").glob("*.ipynb")
+)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_colab_cell_installs_the_package_and_maps_to_the_wheel(path):
+    args = student_env.colab_install_args(path)
+    assert args[0] == "install"
+    local = student_env.local_args(args, WHEEL)
+    requirement = [a for a in local if a.startswith("transformer_lib")]
+    assert len(requirement) == 1
+    assert requirement[0].endswith(f"@ {WHEEL.as_uri()}")
+    assert not any("git+" in a for a in local)
+
+
+def test_extras_of_the_colab_cell_are_kept():
+    args = ["install", "-q", "transformer_lib[tareas] @ git+https://github.com/o/r"]
+    assert student_env.local_args(args, WHEEL)[-1] == f"transformer_lib[tareas] @ {WHEEL.as_uri()}"
+    with pytest.raises(ValueError, match="no instala"):
+        student_env.local_args(["install", "numpy"], WHEEL)
+
+
+def test_environment_key_changes_with_the_preinstalled_list(monkeypatch):
+    key = student_env.env_key()
+    monkeypatch.setattr(student_env, "COLAB_PREINSTALLED", ("numpy",))
+    assert student_env.env_key() != key
+
+
+# --- Classroom ------------------------------------------------------------------------------
+WORKFLOWS = sorted((ROOT / ".github" / "classroom").glob("*.yml"))
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.stem)
+def test_classroom_workflow_is_emulated_with_the_local_wheel(workflow):
+    runs, graders = classroom_check.workflow_plan(workflow)
+    assert graders and all(score > 0 for *_, score in graders)
+    assert all(f"{workflow.stem}.ipynb" in command for _, command, _, _ in graders)
+    lines = [classroom_check.local_line(line, WHEEL) for line in runs]
+    installs = [line for line in lines if line and "transformer_lib" in line and "install" in line]
+    assert installs and all(WHEEL.as_uri() in line and "git+" not in line for line in installs)
+    assert not any(line and "torch" in line and "install" in line for line in lines)
+
+
+# --- Página de estado y CI ------------------------------------------------------------------
+def test_status_page_is_in_the_toc_and_uses_the_directive():
+    toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")
+    assert "file: chapters/estado" in toc
+    assert "```{execution-status}" in (ROOT / "chapters" / "estado.md").read_text(encoding="utf-8")
+    assert "execution_status" in book_config()["sphinx"]["local_extensions"]
+
+
+def test_status_page_lists_versions_and_machine(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "_ext"))
+    import execution_status
+
+    rows = dict(execution_status.machine_rows())
+    for label in ("Python", "PyTorch", "Jupyter Book", "CPU", "Hilos de la CPU"):
+        assert rows[label], label
+
+
+def test_ci_installs_the_browser_the_readme_asks_for():
+    script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "apt-get update" in script and "apt-get install" in script
+    assert "missing+=(chromium)" in script
+    assert "apt-get install chromium" in readme
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    test_rule = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    for target in ("workflows", "site-check", "student-env", "classroom", "html-check"):
+        assert target in test_rule, target

@@ -1,0 +1,72 @@
+"""Ejecuta cuadernos DENTRO del entorno de estudiante (lo lanza ``tools/student_env.py``).
+
+Se ejecuta con el Python del entorno virtual de estudiante y con ``-I`` (sin PYTHONPATH
+ni el directorio del repositorio en ``sys.path``), así que solo usa la biblioteca estándar
+y lo que ese entorno tiene instalado (nbclient y nbformat llegan como dependencias de
+transformer_lib). Escribe una línea JSON por cuaderno en la salida estándar.
+
+Uso (interno)::
+
+    VENV/bin/python -I tools/_student_runner.py --kernel NOMBRE [--homework] CUADERNO...
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+
+def run(path: Path, kernel: str, homework: bool, timeout: int) -> dict:
+    """Ejecuta ``path`` celda a celda en su carpeta; en una tarea, para en el primer ejercicio."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        kernel_name=kernel,
+        timeout=timeout,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    start = time.perf_counter()
+    result = {"notebook": str(path), "ok": True, "cells": 0, "stopped_at": None, "error": ""}
+    with client.setup_kernel():
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            try:
+                client.execute_cell(cell, index)
+            except CellExecutionError as err:
+                if homework and err.ename == "NotImplementedError":
+                    result["stopped_at"] = index
+                    break
+                result["ok"] = False
+                result["error"] = f"celda {index}: {err.ename}: {err.evalue}"[:500]
+                break
+            result["cells"] += 1
+    result["seconds"] = round(time.perf_counter() - start, 1)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--kernel", required=True)
+    parser.add_argument("--homework", action="store_true")
+    parser.add_argument("--timeout", type=int, default=180)
+    parser.add_argument("notebooks", nargs="+", type=Path)
+    args = parser.parse_args()
+    for path in args.notebooks:
+        try:
+            result = run(path, args.kernel, args.homework, args.timeout)
+        except Exception as err:  # el informe debe llegar aunque el núcleo no arranque
+            result = {"notebook": str(path), "ok": False, "error": f"{type(err).__name__}: {err}"}
+        print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,191 @@
+"""Emula en local la calificación de GitHub Classroom de cada tarea.
+
+Para cada flujo generado en ``.github/classroom/*.yml`` crea un repositorio de tarea
+provisional con el cuaderno (el del estudiante sin resolver, o la solución del
+profesorado) y ejecuta las órdenes del propio flujo: las líneas ``run:`` de sus pasos
+(la instalación de transformer_lib con la rueda local en lugar de la URL de git; la de
+torch se salta porque el entorno ya lo tiene) y el ``command:`` de cada paso de
+``autograding-command-grader``, que da sus ``max-score`` puntos si termina con 0. La
+solución debe sacar todos los puntos y el cuaderno sin resolver, ninguno.
+
+Usa el entorno de estudiante de ``tools/student_env.py`` (lo crea si falta).
+
+Uso::
+
+    python -m tools.classroom_check [FLUJO.yml ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import yaml
+
+from coursetools.repo import ROOT
+from tools.student_env import WORK, base_env, build_wheel, clean_env, reset
+
+_GIT_REQUIREMENT = re.compile(r"[\"']?(transformer_lib(\[[^\]]*\])?)\s*@\s*git\+[^\s\"']+[\"']?")
+_NOTEBOOK = re.compile(r"(\S+\.ipynb)")
+#: Carpeta de caché del calificador: en un runner nuevo de GitHub está vacía; aquí se
+#: cambia por una del repositorio provisional para que no se herede nada de otra ejecución.
+_CACHE_ARG = re.compile(r"(--cache\s+)(\S+)")
+
+
+def workflow_plan(path: Path) -> tuple[list[str], list[tuple[str, str, int, int]]]:
+    """Órdenes de un flujo: líneas ``run:`` y calificadores (nombre, orden, tiempo, puntos)."""
+    workflow = yaml.safe_load(path.read_text(encoding="utf-8"))
+    runs: list[str] = []
+    graders: list[tuple[str, str, int, int]] = []
+    for job in workflow["jobs"].values():
+        for step in job.get("steps", []):
+            uses = step.get("uses", "")
+            if "run" in step:
+                runs += [line for line in str(step["run"]).splitlines() if line.strip()]
+            elif "autograding-command-grader" in uses:
+                inputs = step["with"]
+                graders.append(
+                    (
+                        str(inputs["test-name"]),
+                        str(inputs["command"]),
+                        int(inputs.get("timeout", 10)) * 60,
+                        int(inputs.get("max-score", 0)),
+                    )
+                )
+    return runs, graders
+
+
+def local_line(line: str, wheel: Path) -> str | None:
+    """Una línea ``run:`` adaptada: rueda local, sin torch ni actualizar pip (ya están)."""
+    if re.search(r"pip install[^\n]*\btorch\b", line) or "install --upgrade pip" in line:
+        return None
+    return _GIT_REQUIREMENT.sub(
+        lambda m: shlex.quote(f"{m.group(1)} @ {wheel.resolve().as_uri()}"), line
+    )
+
+
+def _is_install(line: str) -> bool:
+    return bool(re.search(r"\bpip\b.*\binstall\b", line))
+
+
+def _shell(command: str, cwd: Path, env: dict[str, str], timeout: int | None = None) -> bool:
+    try:
+        done = subprocess.run(
+            command, shell=True, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        return False
+    return done.returncode == 0
+
+
+def install(runs: list[str], python: Path, wheel: Path, base: set[str]) -> list[str]:
+    """Deja el entorno base y ejecuta las líneas de instalación del flujo. Devuelve fallos."""
+    reset(python, base)
+    env = _grading_env(python)
+    failed = []
+    with tempfile.TemporaryDirectory(prefix="classroom-") as tmp:
+        for line in runs:
+            command = local_line(line, wheel) if _is_install(line) else None
+            if command and not _shell(command, Path(tmp), env):
+                failed.append(f"`{command}` falló")
+    return failed
+
+
+def _grading_env(python: Path) -> dict[str, str]:
+    env = clean_env()
+    env["PATH"] = f"{python.parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def grade(workflow: Path, notebook: Path, python: Path) -> tuple[int, int, list[str]]:
+    """Califica ``notebook`` con las órdenes de ``workflow`` (sin las de instalación).
+
+    Parámetros:
+        workflow: flujo de ``.github/classroom/``.
+        notebook: cuaderno que hace de entrega del estudiante.
+        python: Python del entorno donde ya se ejecutó ``install``.
+
+    Devuelve:
+        (puntos, máximo, detalle por calificador).
+    """
+    runs, graders = workflow_plan(workflow)
+    target = _NOTEBOOK.search(" ".join(c for _, c, _, _ in graders))
+    if target is None:
+        raise SystemExit(f"{workflow.name}: ningún calificador nombra un cuaderno .ipynb.")
+    env = _grading_env(python)
+    details = []
+    with tempfile.TemporaryDirectory(prefix="classroom-") as tmp:
+        repo = Path(tmp)
+        shutil.copy2(notebook, repo / target.group(1))
+        cache = str(repo / ".cache-calificador")
+        for line in runs:
+            if not _is_install(line):
+                _shell(_CACHE_ARG.sub(lambda m: m.group(1) + cache, line), repo, env)
+        points = total = 0
+        for name, command, timeout, max_score in graders:
+            total += max_score
+            command = _CACHE_ARG.sub(lambda m: m.group(1) + cache, command)
+            ok = _shell(command, repo, env, timeout)
+            points += max_score if ok else 0
+            details.append(f"{name}: {max_score if ok else 0}/{max_score}")
+    return points, total, details
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.classroom_check", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--jobs", "-j", type=int, default=2, help="calificaciones en paralelo")
+    parser.add_argument("workflows", nargs="*", type=Path)
+    args = parser.parse_args(argv)
+    workflows = args.workflows or sorted((ROOT / ".github" / "classroom").glob("*.yml"))
+    start = time.perf_counter()
+    wheel = build_wheel(WORK / "wheel")
+    python, base = base_env(WORK)
+    # Los flujos con las mismas órdenes de instalación comparten una instalación; después
+    # se califican sus cuadernos en paralelo.
+    groups: dict[tuple[str, ...], list[Path]] = {}
+    for workflow in workflows:
+        runs, _ = workflow_plan(workflow)
+        groups.setdefault(tuple(r for r in runs if _is_install(r)), []).append(workflow)
+    failures = 0
+    for installs, members in groups.items():
+        for problem in install(list(installs), python, wheel, base):
+            print(f"  ✗ instalación: {problem}")
+            failures += 1
+        cases = []
+        for workflow in members:
+            name = workflow.stem
+            cases += [
+                (workflow, "solución", ROOT / "instructor" / "tareas" / f"{name}.ipynb", True),
+                (workflow, "sin resolver", ROOT / "chapters" / "tareas" / f"{name}.ipynb", False),
+            ]
+        missing = [c for c in cases if not c[2].exists()]
+        for workflow, label, notebook, _ in missing:
+            print(f"  ✗ {workflow.stem} ({label}): no existe {notebook.relative_to(ROOT)}")
+        failures += len(missing)
+        cases = [c for c in cases if c[2].exists()]
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            results = list(pool.map(lambda c: grade(c[0], c[2], python), cases))
+        for (workflow, label, _, solved), (points, total, details) in zip(cases, results):
+            ok = total > 0 and points == (total if solved else 0)
+            failures += not ok
+            print(f"  {'✓' if ok else '✗'} {workflow.stem} ({label}): {points}/{total} puntos")
+            if not ok:
+                for detail in details:
+                    print(f"      - {detail}")
+    print(f"Calificación de Classroom emulada en {time.perf_counter() - start:.0f} s.")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

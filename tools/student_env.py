@@ -1,0 +1,296 @@
+"""Ejecuta los cuadernos como lo haría un estudiante en Colab: solo con lo que instala su celda.
+
+1. Construye la rueda (wheel) de transformer_lib a partir de una copia limpia del código.
+2. Crea (o reutiliza) un entorno virtual en ``_build/student-env/`` con torch (la versión
+   CPU fijada) y lo que Colab trae preinstalado (``COLAB_PREINSTALLED``). El entorno se
+   guarda con una clave de ``pyproject.toml``, ``constraints.txt`` y esta lista: si no
+   cambian, las siguientes ejecuciones no instalan nada de nuevo.
+3. Lee la celda de Colab de cada cuaderno y ejecuta su misma orden ``pip install``, con
+   la rueda local en lugar de la URL de git (los extras, como ``[tareas]``, se respetan).
+   Antes de cada instalación el entorno vuelve a su estado base, así que un extra
+   instalado para las tareas nunca tapa una dependencia que le falte al paquete sin extras.
+4. Ejecuta cada capítulo entero y cada tarea hasta su primer ejercicio sin resolver
+   (``NotImplementedError``) con nbclient, dentro de ese entorno. Una dependencia que
+   falta (``ModuleNotFoundError``) o cualquier otro error hace fallar la prueba.
+
+Uso::
+
+    python -m tools.student_env [--jobs 2] [CUADERNO ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import hashlib
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from coursetools.repo import ROOT
+
+#: Lo que Colab trae instalado y usan los cuadernos (además de torch). Las versiones
+#: salen de constraints.txt cuando está allí; si no, pip elige.
+COLAB_PREINSTALLED: tuple[str, ...] = (
+    "numpy",
+    "matplotlib",
+    "ipywidgets",
+    "tqdm",
+    "pandas",
+    "scipy",
+    "ipykernel",
+)
+#: torch fijado (en las máquinas del proyecto, ``pip install torch==2.13.0`` toma el
+#: archivo CPU local; en GitHub, PIP_EXTRA_INDEX_URL apunta al índice CPU de PyTorch).
+TORCH = "torch==2.13.0"
+PACKAGE = "transformer_lib"
+WORK = ROOT / "_build" / "student-env"
+KERNEL = "estudiante"
+_REQUIREMENT = re.compile(rf"^({PACKAGE}(\[[^\]]*\])?)\s*@\s*git\+\S+$")
+
+
+def env_key() -> str:
+    """Clave del entorno base: cambia si cambian las dependencias declaradas o fijadas."""
+    digest = hashlib.sha256()
+    for name in ("pyproject.toml", "constraints.txt"):
+        digest.update((ROOT / name).read_bytes())
+    digest.update(" ".join((TORCH, *COLAB_PREINSTALLED, sys.version)).encode())
+    return digest.hexdigest()[:16]
+
+
+def colab_install_args(path: Path) -> list[str]:
+    """Argumentos de ``pip`` de la celda de Colab de un cuaderno (tras ``pip``).
+
+    Parámetros:
+        path: cuaderno.
+
+    Devuelve:
+        Por ejemplo ``["install", "-q", "transformer_lib @ git+https://…"]``.
+    """
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type != "code" or "google.colab" not in cell.source:
+            continue
+        for line in cell.source.splitlines():
+            stripped = line.strip()
+            if stripped.startswith(("%pip ", "!pip ")):
+                return shlex.split(stripped)[1:]
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.List):
+                items = [e.value for e in node.elts if isinstance(e, ast.Constant)]
+                if "pip" in items and "install" in items:
+                    return [str(i) for i in items[items.index("pip") + 1 :]]
+    raise ValueError(f"{path.relative_to(ROOT)} no tiene celda de Colab con `pip install`.")
+
+
+def local_args(args: list[str], wheel: Path) -> list[str]:
+    """Los mismos argumentos con la rueda local en lugar de ``transformer_lib @ git+…``."""
+    replaced, found = [], False
+    for arg in args:
+        match = _REQUIREMENT.match(arg)
+        if match:
+            found = True
+            arg = f"{match.group(1)} @ {wheel.resolve().as_uri()}"
+        replaced.append(arg)
+    if not found:
+        raise ValueError(f"La celda de Colab no instala {PACKAGE} desde git: {args}")
+    return replaced
+
+
+def _run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
+    print("   $", " ".join(shlex.quote(str(c)) for c in cmd), flush=True)
+    return subprocess.run(cmd, check=True, **kwargs)
+
+
+def clean_env() -> dict[str, str]:
+    """Entorno del proceso sin nada que haga ver el repositorio o el .venv del curso."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    env.setdefault("OMP_NUM_THREADS", "1")
+    env.setdefault("TQDM_DISABLE", "1")
+    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    env.setdefault("JUPYTER_PLATFORM_DIRS", "1")
+    return env
+
+
+def build_wheel(dest: Path) -> Path:
+    """Construye la rueda desde una copia del código (sin ensuciar el repositorio)."""
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    with tempfile.TemporaryDirectory(prefix="rueda-") as tmp:
+        source = Path(tmp) / "src"
+        source.mkdir()
+        for name in ("pyproject.toml", "README.md", "LICENSE"):
+            if (ROOT / name).exists():
+                shutil.copy2(ROOT / name, source / name)
+        shutil.copytree(
+            ROOT / PACKAGE, source / PACKAGE, ignore=shutil.ignore_patterns("__pycache__")
+        )
+        _run(
+            [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dest), str(source)],
+            env=clean_env(),
+        )
+    wheels = sorted(dest.glob(f"{PACKAGE}-*.whl"))
+    if len(wheels) != 1:
+        raise SystemExit(f"Esperaba una rueda en {dest} y hay {len(wheels)}.")
+    return wheels[0]
+
+
+def base_env(work: Path) -> tuple[Path, set[str]]:
+    """Crea o reutiliza el entorno base. Devuelve su Python y sus paquetes (``pip freeze``)."""
+    venv = work / "venv"
+    python = venv / "bin" / "python"
+    stamp = venv / ".clave"
+    key = env_key()
+    if not (python.exists() and stamp.exists() and stamp.read_text().strip() == key):
+        print(f">> Creando el entorno de estudiante en {venv} (clave {key})", flush=True)
+        shutil.rmtree(venv, ignore_errors=True)
+        env = clean_env()
+        _run([sys.executable, "-m", "venv", str(venv)], env=env)
+        _run([str(python), "-m", "pip", "install", "-q", TORCH], env=env)
+        _run(
+            [str(python), "-m", "pip", "install", "-q", "-c", str(ROOT / "constraints.txt")]
+            + list(COLAB_PREINSTALLED),
+            env=env,
+        )
+        (venv / ".base.txt").write_text(_freeze(python), encoding="utf-8")
+        stamp.write_text(key + "\n")
+    base = set((venv / ".base.txt").read_text(encoding="utf-8").split())
+    return python, base
+
+
+def _freeze(python: Path) -> str:
+    """Nombres (en minúsculas) de los paquetes instalados en el entorno, uno por línea."""
+    out = subprocess.run(
+        [str(python), "-m", "pip", "list", "--format=json"],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+    ).stdout
+    names = sorted(item["name"].lower().replace("_", "-") for item in json.loads(out))
+    return "\n".join(names) + "\n"
+
+
+def reset(python: Path, base: set[str]) -> None:
+    """Desinstala todo lo que no estaba en el entorno base (transformer_lib y sus extras)."""
+    extra = sorted(set(_freeze(python).split()) - base)
+    if extra:
+        _run([str(python), "-m", "pip", "uninstall", "-q", "-y", *extra], env=clean_env())
+
+
+def kernel_dir(work: Path, python: Path) -> Path:
+    """Carpeta JUPYTER_PATH con un núcleo que usa el Python del entorno de estudiante."""
+    folder = work / "jupyter"
+    spec = folder / "kernels" / KERNEL
+    spec.mkdir(parents=True, exist_ok=True)
+    argv = [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    kernel = {"argv": argv, "display_name": "Entorno de estudiante", "language": "python"}
+    (spec / "kernel.json").write_text(json.dumps(kernel, indent=1), encoding="utf-8")
+    return folder
+
+
+def execute(
+    python: Path, notebooks: list[Path], homework: bool, jobs: int, jupyter: Path
+) -> list[dict]:
+    """Ejecuta los cuadernos en el entorno (``jobs`` procesos a la vez)."""
+    env = clean_env()
+    env["JUPYTER_PATH"] = str(jupyter)
+    runner = ROOT / "tools" / "_student_runner.py"
+
+    def one(path: Path) -> dict:
+        cmd = [str(python), "-I", str(runner), "--kernel", KERNEL, str(path)]
+        if homework:
+            cmd.insert(3, "--homework")
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=path.parent)
+        lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+        if lines:
+            result = json.loads(lines[-1])
+        else:
+            result = {"notebook": str(path), "ok": False, "error": done.stderr.strip()[-500:]}
+        mark = "terminado" if result.get("ok") else "FALLA"
+        print(f"   … {path.relative_to(ROOT)}: {mark} ({result.get('seconds', '?')} s)", flush=True)
+        return result
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return list(pool.map(one, notebooks))
+
+
+def check_import(python: Path, folder: Path) -> str:
+    """Ruta desde la que el entorno importa transformer_lib (debe ser la rueda instalada)."""
+    done = subprocess.run(
+        [str(python), "-c", f"import {PACKAGE}; print({PACKAGE}.__file__)"],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        cwd=folder,
+        check=True,
+    )
+    location = done.stdout.strip()
+    if not location.startswith(str(python.parent.parent)):
+        raise SystemExit(f"El entorno de estudiante importa {PACKAGE} desde {location}.")
+    return location
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.student_env", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--jobs", "-j", type=int, default=2, help="cuadernos en paralelo")
+    parser.add_argument("notebooks", nargs="*", type=Path, help="por defecto, todos")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    notebooks = [p.resolve() for p in args.notebooks] or sorted(
+        (ROOT / "chapters").glob("*.ipynb")
+    ) + sorted((ROOT / "chapters" / "tareas").glob("*.ipynb"))
+
+    print(">> Rueda de transformer_lib", flush=True)
+    wheel = build_wheel(WORK / "wheel")
+    python, base = base_env(WORK)
+    jupyter = kernel_dir(WORK, python)
+
+    # Agrupa los cuadernos por la orden de instalación de su celda de Colab.
+    groups: dict[tuple[str, ...], list[Path]] = {}
+    for path in notebooks:
+        groups.setdefault(tuple(colab_install_args(path)), []).append(path)
+    results: list[dict] = []
+    for install_args, paths in groups.items():
+        print(f">> pip {' '.join(install_args)}  →  {len(paths)} cuaderno(s)", flush=True)
+        reset(python, base)
+        _run([str(python), "-m", "pip", *local_args(list(install_args), wheel)], env=clean_env())
+        check_import(python, paths[0].parent)
+        chapters = [p for p in paths if p.parent.name != "tareas"]
+        homework = [p for p in paths if p.parent.name == "tareas"]
+        results += execute(python, chapters, False, args.jobs, jupyter)
+        results += execute(python, homework, True, args.jobs, jupyter)
+
+    failures = 0
+    for result in sorted(results, key=lambda r: r["notebook"]):
+        name = Path(result["notebook"]).relative_to(ROOT)
+        if result.get("ok"):
+            stop = result.get("stopped_at")
+            where = f", hasta el ejercicio de la celda {stop}" if stop is not None else ""
+            print(f"  ✓ {name} ({result['seconds']} s, {result['cells']} celdas{where})")
+        else:
+            failures += 1
+            print(f"  ✗ {name}: {result.get('error', '')}")
+    total = time.perf_counter() - start
+    print(
+        f"Entorno de estudiante: {len(results) - failures} de {len(results)} cuadernos "
+        f"correctos en {total:.0f} s."
+    )
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
