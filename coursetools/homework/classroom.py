@@ -82,10 +82,10 @@ def workflow(task: Task, url: str) -> str:
         "      TQDM_DISABLE: \"1\"",
         "    steps:",
         "      - name: Descargar tu repositorio",
-        "        uses: actions/checkout@v4",
+        "        uses: actions/checkout@v5",
         "",
         "      - name: Instalar Python",
-        "        uses: actions/setup-python@v5",
+        "        uses: actions/setup-python@v6",
         "        with:",
         "          python-version: \"3.11\"",
         "",
@@ -99,7 +99,7 @@ def workflow(task: Task, url: str) -> str:
     if task.id == "tarea_03_bloque_gpt":
         lines += [
             "      - name: Caché del Quijote",
-            "        uses: actions/cache@v4",
+            "        uses: actions/cache@v5",
             "        with:",
             "          path: ~/.cache/transformer_lib",
             "          key: datos-quijote-v1",
