@@ -176,12 +176,19 @@ def _quoted_figures() -> dict[str, str]:
     data_rows = average_seeds(sweeps["data"]["runs"])
     data_fit = fit_power_law([r["subset_tokens"] for r in data_rows], [r["val_loss"] for r in data_rows])
     iso_runs = _isoflop_profiles(sweeps["isoflop"]["runs"])
-    iso_fit = fit_isoflop([r["budget"] for r in iso_runs], [r["params_non_embedding"] for r in iso_runs],
-                          [r["val_loss"] for r in iso_runs])
+    with np.errstate(all="ignore"):  # un óptimo muy prolongado puede desbordar la ley: no se usa
+        iso_all = fit_isoflop([r["budget"] for r in iso_runs], [r["params_non_embedding"] for r in iso_runs],
+                              [r["val_loss"] for r in iso_runs])
+    interior = [c for c, out in zip(iso_all.budgets, iso_all.extrapolated) if not out]
+    law_runs = [r for r in iso_runs if r["budget"] in interior]
     law = fit_chinchilla(*_law_points(sweeps["size"], sweeps["data"], sweeps["isoflop"]))
-    figures = {"α_N": f"{size_fit.alpha:.3f}", "α_D": f"{data_fit.alpha:.3f}", "a": f"{iso_fit.a:.2f}",
-               "b": f"{iso_fit.b:.2f}", "E": f"{law.E:.3f}", "A": f"{law.A:.3g}", "B": f"{law.B:.3g}",
-               "α": f"{law.alpha:.3f}", "β": f"{law.beta:.3f}"}
+    figures = {"α_N": f"{size_fit.alpha:.3f}", "α_D": f"{data_fit.alpha:.3f}", "E": f"{law.E:.3f}",
+               "A": f"{law.A:.3g}", "B": f"{law.B:.3g}", "α": f"{law.alpha:.3f}", "β": f"{law.beta:.3f}"}
+    # a y b, con los presupuestos cuyo óptimo cae dentro de los tamaños probados (hacen falta 2).
+    assert len(interior) >= 2, f"el IsoFLOP tiene {len(interior)} óptimos dentro de los tamaños probados"
+    iso_fit = fit_isoflop([r["budget"] for r in law_runs], [r["params_non_embedding"] for r in law_runs],
+                          [r["val_loss"] for r in law_runs])
+    figures["a"], figures["b"] = f"{iso_fit.a:.2f}", f"{iso_fit.b:.2f}"
     for c, dn in zip(iso_fit.budgets, iso_fit.tokens_per_parameter):
         figures[f"tokens por parámetro en C = {c:.0e}"] = f"{dn:.1f}"
     return figures
