@@ -1,0 +1,228 @@
+"""Los resultados de ``results/``: cumplen su esquema y las cifras que citan los capítulos salen de ellos.
+
+Cada archivo lo escribió ``python -m transformer_lib sweep`` (el motor ``run_grid``, esquema
+``transformer_lib.sweep/2``). Las cifras que el texto cita (α_N, α_D, a, b, los tokens por
+parámetro, E, A, B, α y β) se vuelven a calcular aquí desde los archivos y se comparan con lo
+que imprimen las celdas ``# NBVAL_CHECK_OUTPUT`` de los cuadernos, tal como están guardadas.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from transformer_lib.scaling import (
+    RESULTS_SCHEMA,
+    average_seeds,
+    fit_chinchilla,
+    fit_isoflop,
+    fit_power_law,
+    grid_fits,
+    load_sweep,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = sorted((ROOT / "results").glob("*.json"))
+KINDS = ("size", "data", "isoflop")
+NUMBER = (int, float)
+
+TOP_FIELDS = {
+    "schema": str, "command": str, "date": str, "library_version": str, "git_commit": str,
+    "hardware": dict, "note": str, "grid": dict, "recipe": dict, "model": dict, "vocab_size": int,
+    "data": dict, "planned": list, "runs": list, "complete": bool,
+}  # fmt: skip
+COMPLETE_FIELDS = {"fits": dict, "wall_seconds": NUMBER, "date_end": str}
+RUN_FIELDS = {
+    "key": str, "grid": str, "seed": int, "budget": (float, int, type(None)), "name": str,
+    "n_layer": int, "n_head": int, "d_model": int, "params_total": int,
+    "params_non_embedding": int, "steps": int, "tokens": int, "compute": NUMBER,
+    "compute_with_attention": NUMBER, "val_loss": float, "train_loss": float, "seconds": NUMBER,
+    "ms_per_iter": NUMBER, "curve": dict, "val_loss_sampled": float, "subset_tokens": int,
+    "epochs": NUMBER, "val_windows": int, "model_config": dict, "train_config": dict,
+    "environment": dict, "wall_seconds": NUMBER,
+}  # fmt: skip
+
+# Los cuadernos que citan cifras de los barridos y las que cada uno debe imprimir.
+NOTEBOOKS = {
+    "chapters/09b_leyes_de_escalado.ipynb": ("α_N", "α_D", "a", "b", "tokens por parámetro", "E", "A", "B", "α", "β"),
+    "chapters/10_idea_clave.ipynb": ("α_N", "α_D", "a", "tokens por parámetro"),
+}
+MAX_EPOCHS = 4.0  # la ley completa usa los entrenamientos con ≤ 4 épocas (capítulo 9b)
+
+
+def _id(path: Path) -> str:
+    return path.name
+
+
+def _sweeps() -> dict[str, dict]:
+    sweeps = {}
+    for path in RESULTS:
+        results = load_sweep(path)
+        sweeps[results["grid"]["kind"]] = results
+    return sweeps
+
+
+# ---------------------------------------------------------------------------------------
+# Esquema
+
+
+def test_the_reference_grids_are_committed() -> None:
+    kinds = [load_sweep(p)["grid"]["kind"] for p in RESULTS]
+    assert sorted(kinds) == sorted(KINDS), f"results/ debe tener una rejilla de cada tipo {KINDS}: {kinds}"
+
+
+@pytest.mark.parametrize("path", RESULTS, ids=_id)
+def test_results_file_schema(path: Path) -> None:
+    results = json.loads(path.read_text(encoding="utf-8"))
+    for field, kind in {**TOP_FIELDS, **COMPLETE_FIELDS}.items():
+        assert isinstance(results.get(field), kind), f"{path.name}: el campo {field!r} falta o no es {kind}"
+    assert results["schema"] == RESULTS_SCHEMA
+    assert results["complete"] is True
+    kind = results["grid"]["kind"]
+    assert kind in KINDS
+    command = results["command"]
+    assert command.startswith("python -m transformer_lib sweep"), command
+    assert f"--grid {kind}" in command and f"--out results/{path.name}" in command, command
+    assert re.fullmatch(r"[0-9a-f]{40}", results["git_commit"]), results["git_commit"]
+    keys = [r["key"] for r in results["runs"]]
+    assert results["planned"] == keys, f"{path.name}: 'planned' no coincide con las claves de 'runs'"
+    assert len(set(keys)) == len(keys), f"{path.name}: claves repetidas"
+    assert results["wall_seconds"] == pytest.approx(sum(r["wall_seconds"] for r in results["runs"]), abs=0.06)
+
+
+@pytest.mark.parametrize("path", RESULTS, ids=_id)
+def test_each_run_is_complete_and_consistent(path: Path) -> None:
+    results = load_sweep(path)
+    kind = results["grid"]["kind"]
+    recipe = results["recipe"]
+    train_tokens = results["data"]["train_tokens"]
+    for run in results["runs"]:
+        where = f"{path.name}: {run.get('key')}"
+        for field, types in RUN_FIELDS.items():
+            assert isinstance(run.get(field), types) and not isinstance(run.get(field), bool), (
+                f"{where}: el campo {field!r} falta o no es {types}")
+        assert run["grid"] == kind and run["key"].startswith(f"{kind}/") and run["key"].endswith(f"/s{run['seed']}")
+        n, d = run["params_non_embedding"], run["tokens"]
+        # FLOPs: C = 6·N·D, salvo el redondeo de la escritura.
+        assert run["compute"] == pytest.approx(6 * n * d, rel=1e-9), where
+        assert run["compute_with_attention"] > run["compute"], where
+        config = run["train_config"]
+        assert d == run["steps"] * config["batch_size"] * config["block_size"], where
+        assert config["max_iters"] == run["steps"] and config["batch_size"] == recipe["batch_size"], where
+        assert {k: run["model_config"][k] for k in ("n_layer", "n_head", "d_model")} == {
+            k: run[k] for k in ("n_layer", "n_head", "d_model")}, where
+        assert 0 < n < run["params_total"], where
+        assert run["epochs"] == pytest.approx(d / run["subset_tokens"]), where
+        assert 0 < run["subset_tokens"] <= train_tokens, where
+        assert 0 < run["val_loss"] < math.log(results["vocab_size"]) + 0.5, where
+        assert math.isfinite(run["train_loss"]) and run["curve"]["steps"][-1] == run["steps"], where
+        assert run["environment"]["git_commit"] == results["git_commit"], where
+        if kind == "isoflop":
+            step_flops = 6 * n * config["batch_size"] * config["block_size"]
+            assert abs(run["compute"] - run["budget"]) <= step_flops / 2 + 1, f"{where}: no agota su presupuesto"
+        else:
+            assert run["budget"] is None, where
+        if kind == "size":
+            assert run["subset_tokens"] == train_tokens, where
+
+
+@pytest.mark.parametrize("path", RESULTS, ids=_id)
+def test_stored_fits_are_recomputed_from_the_runs(path: Path) -> None:
+    results = load_sweep(path)
+    recomputed = json.loads(json.dumps(grid_fits(results), default=float))
+    assert set(recomputed) == set(results["fits"]), path.name
+    for name, fit in results["fits"].items():
+        if "error" in fit:  # un ajuste imposible se guarda con su mensaje: debe seguir siéndolo
+            assert recomputed[name] == fit, f"{path.name}: {name}"
+            continue
+        for key, value in fit.items():
+            if isinstance(value, (int, float)) and key not in ("objective",):
+                assert recomputed[name][key] == pytest.approx(value, rel=1e-3, abs=1e-6), f"{path.name}: {name}.{key}"
+
+
+# ---------------------------------------------------------------------------------------
+# Las cifras que citan los capítulos
+
+
+def _law_points(*sweeps: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Como en el capítulo 9b: medias de las semillas con ≤ 4 épocas, D = caracteres vistos."""
+    rows = [r for s in sweeps for r in average_seeds(s["runs"]) if r["epochs"] <= MAX_EPOCHS]
+    return (np.array([r["params_non_embedding"] for r in rows], dtype=float),
+            np.array([r["tokens"] for r in rows], dtype=float), np.array([r["val_loss"] for r in rows]))
+
+
+def _isoflop_profiles(runs: list[dict]) -> list[dict]:
+    """Como en los capítulos: los presupuestos con ≥ 3 tamaños y una parábola con mínimo."""
+    kept = []
+    for budget in sorted({r["budget"] for r in runs}):
+        group = [r for r in runs if r["budget"] == budget]
+        rows = average_seeds(group)
+        log_n = np.log([r["params_non_embedding"] for r in rows])
+        if len(rows) >= 3 and np.polyfit(log_n, [r["val_loss"] for r in rows], 2)[0] > 0:
+            kept += group
+    return kept
+
+
+def _quoted_figures() -> dict[str, str]:
+    """Las cifras de los capítulos, recalculadas desde results/ y con el redondeo con que se imprimen."""
+    sweeps = _sweeps()
+    size_rows = average_seeds(sweeps["size"]["runs"])
+    size_fit = fit_power_law([r["params_non_embedding"] for r in size_rows], [r["val_loss"] for r in size_rows])
+    data_rows = average_seeds(sweeps["data"]["runs"])
+    data_fit = fit_power_law([r["subset_tokens"] for r in data_rows], [r["val_loss"] for r in data_rows])
+    iso_runs = _isoflop_profiles(sweeps["isoflop"]["runs"])
+    with np.errstate(all="ignore"):  # un óptimo muy prolongado puede desbordar la ley: no se usa
+        iso_all = fit_isoflop([r["budget"] for r in iso_runs], [r["params_non_embedding"] for r in iso_runs],
+                              [r["val_loss"] for r in iso_runs])
+    interior = [c for c, out in zip(iso_all.budgets, iso_all.extrapolated) if not out]
+    law_runs = [r for r in iso_runs if r["budget"] in interior]
+    law = fit_chinchilla(*_law_points(sweeps["size"], sweeps["data"], sweeps["isoflop"]))
+    figures = {"α_N": f"{size_fit.alpha:.3f}", "α_D": f"{data_fit.alpha:.3f}", "E": f"{law.E:.3f}",
+               "A": f"{law.A:.3g}", "B": f"{law.B:.3g}", "α": f"{law.alpha:.3f}", "β": f"{law.beta:.3f}"}
+    # a y b, con los presupuestos cuyo óptimo cae dentro de los tamaños probados (hacen falta 2).
+    assert len(interior) >= 2, f"el IsoFLOP tiene {len(interior)} óptimos dentro de los tamaños probados"
+    iso_fit = fit_isoflop([r["budget"] for r in law_runs], [r["params_non_embedding"] for r in law_runs],
+                          [r["val_loss"] for r in law_runs])
+    figures["a"], figures["b"] = f"{iso_fit.a:.2f}", f"{iso_fit.b:.2f}"
+    for c, dn in zip(iso_fit.budgets, iso_fit.tokens_per_parameter):
+        figures[f"tokens por parámetro en C = {c:.0e}"] = f"{dn:.1f}"
+    return figures
+
+
+def _printed_figures(notebook: Path) -> dict[str, str]:
+    """Las líneas «nombre = número» de las salidas guardadas de las celdas verificadas."""
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    printed: dict[str, str] = {}
+    for cell in nb["cells"]:
+        source = "".join(cell["source"])
+        if cell["cell_type"] != "code" or not source.startswith("# NBVAL_CHECK_OUTPUT"):
+            continue
+        for output in cell.get("outputs", []):
+            for line in "".join(output.get("text", "")).splitlines():
+                match = re.fullmatch(r"(.+?) = (-?\d[\d.]*(?:e[+-]?\d+)?)", line.strip())
+                if match:
+                    printed[match[1]] = match[2]
+    return printed
+
+
+@pytest.fixture(scope="module")
+def quoted_figures() -> dict[str, str]:
+    return _quoted_figures()
+
+
+@pytest.mark.parametrize("notebook", list(NOTEBOOKS), ids=lambda p: Path(p).name)
+def test_chapters_quote_the_figures_of_the_results(notebook: str, quoted_figures: dict[str, str]) -> None:
+    printed = _printed_figures(ROOT / notebook)
+    for name in NOTEBOOKS[notebook]:
+        names = [k for k in quoted_figures if k == name or (name == "tokens por parámetro" and k.startswith(name))]
+        assert names, name
+        for key in names:
+            assert key in printed, (f"{notebook} no imprime «{key} = …» en una celda verificada: "
+                                    "¿falta `python -m tools.save_checked_outputs`?")
+            assert printed[key] == quoted_figures[key], (
+                f"{notebook}: imprime {key} = {printed[key]}, pero los resultados dan {quoted_figures[key]}")
