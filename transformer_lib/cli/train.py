@@ -19,16 +19,10 @@ import json
 import torch
 
 from ..models import GPT, GPTConfig
-from ..training import (
-    DistributedEnv,
-    check_batch_split,
-    check_checkpoint_path,
-    main_first,
-    process_group,
-    resolve_precision,
-    save_checkpoint,
-    train,
-)
+from ..training.checkpoint import check_checkpoint_path, save_checkpoint
+from ..training.distributed import DistributedEnv, check_batch_split, main_first, process_group
+from ..training.loop import train
+from ..training.precision import resolve_precision
 from ..utils import get_device
 from .recipe import add_recipe_arguments, prepare_data, recipe_from_args
 
