@@ -1,13 +1,13 @@
 """Ejecuta cuadernos DENTRO del entorno de estudiante (lo lanza ``tools/student_env.py``).
 
-Se ejecuta con el Python del entorno virtual de estudiante y con ``-I`` (sin PYTHONPATH
-ni el directorio del repositorio en ``sys.path``), así que solo usa la biblioteca estándar
-y lo que ese entorno tiene instalado (nbclient y nbformat llegan como dependencias de
-transformer_lib). Escribe una línea JSON por cuaderno en la salida estándar.
+Lo ejecuta el Python de las herramientas del repositorio (que tiene nbclient y nbformat),
+con ``-I``; las celdas corren en el núcleo ``NOMBRE``, que usa el Python del entorno virtual
+de estudiante (ver ``kernel_dir`` en ``tools/student_env.py``): el cuaderno solo ve lo que
+ese entorno tiene instalado. Escribe una línea JSON por cuaderno en la salida estándar.
 
 Uso (interno)::
 
-    VENV/bin/python -I tools/_student_runner.py --kernel NOMBRE [--homework] CUADERNO...
+    .venv/bin/python -I tools/_student_runner.py --kernel NOMBRE [--homework] CUADERNO...
 """
 
 from __future__ import annotations

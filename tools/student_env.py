@@ -209,7 +209,10 @@ def execute(
     runner = ROOT / "tools" / "_student_runner.py"
 
     def one(path: Path) -> dict:
-        cmd = [str(python), "-I", str(runner), "--kernel", KERNEL, str(path)]
+        # El que conduce la ejecución (nbclient) es el Python de las herramientas; el núcleo que
+        # ejecuta las celdas es el del entorno de estudiante (kernel_dir): así el cuaderno solo
+        # ve lo que instaló el estudiante, y nbclient no tiene que estar en ese entorno.
+        cmd = [sys.executable, "-I", str(runner), "--kernel", KERNEL, str(path)]
         if homework:
             cmd.insert(3, "--homework")
         done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=path.parent)
