@@ -47,6 +47,8 @@ COLAB_PREINSTALLED: tuple[str, ...] = (
     "pandas",
     "scipy",
     "ipykernel",
+    # Colab también trae Hugging Face transformers: el capítulo 11 compara con su Llama.
+    "transformers",
 )
 #: torch fijado (en las máquinas del proyecto, ``pip install torch==2.13.0`` toma el
 #: archivo CPU local; en GitHub, PIP_EXTRA_INDEX_URL apunta al índice CPU de PyTorch).
