@@ -27,6 +27,7 @@ import torch
 from .catalog import Task
 from .core import describe_exception, error_result
 from .exercise import judge_answer
+from .grade import Grade
 from .runner import PROTOCOL, for_kernel
 
 #: Etiquetas de celdas que no se ejecutan al calificar.
@@ -106,8 +107,6 @@ def _read_response(response: Path, nonce: str, injected) -> tuple[dict | None, s
 def run_notebook(path: Path, nb, task: Task, time_limit: float, data, seed: int):
     """Ejecuta ``nb`` con los casos de ``task`` y devuelve su :class:`~transformer_lib.tareas.grader.Grade`."""
     from nbformat.v4 import new_code_cell
-
-    from .grader import Grade
 
     graded = Grade(str(path), task.id, seed=seed)
     nonce = secrets.token_hex(16)
