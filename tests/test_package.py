@@ -366,3 +366,18 @@ def test_imports_only_go_down_the_layers() -> None:
         if RANK[dest] > RANK[source]:
             upward.append(f"{module} → {target}" + (f" (en {function})" if function else ""))
     assert not upward, "importaciones que suben de capa:\n" + "\n".join(upward)
+
+
+def test_no_cycle_even_through_imports_inside_functions() -> None:
+    """Tampoco hay ciclos contando las importaciones dentro de funciones (salvo los
+    ``__getattr__`` de compatibilidad y los ``__main__``): un ``import`` aplazado no
+    puede esconder que dos módulos dependen el uno del otro."""
+    files = _module_files()
+    graph: dict[str, set[str]] = {name: set() for name in files}
+    for module, target, function in _all_internal_imports():
+        if function == "__getattr__" or module.endswith(".__main__"):
+            continue
+        if target in files and target != module:
+            graph[module].add(target)
+    cycle = find_cycle(graph)
+    assert cycle is None, "ciclo de importación: " + " → ".join(cycle or [])
