@@ -316,15 +316,16 @@ def test_validation_batches_cover_every_window_once():
 
 
 def test_default_grids_fit_the_cpu_budget():
-    # La cabecera de grids promete ≈ 35 min para las tres rejillas por defecto en la CPU de referencia.
+    # La cabecera de grids promete ≈ 41 min para las tres rejillas por defecto en la CPU de referencia.
     config = TrainConfig()
     total = sum(estimate_seconds(s, config, 92, 211_073)
                 for kind in ("size", "data", "isoflop")
                 for s in expand(make_grid(kind), config, 92, 1_899_654))
-    assert 30 * 60 <= total <= 40 * 60
+    assert 36 * 60 <= total <= 46 * 60
     iso = expand(make_grid("isoflop"), config, 92, 1_899_654)
     assert len({s.budget for s in iso}) >= 3
-    assert all(len({s.size for s in iso if s.budget == c}) == 5 for c in {s.budget for s in iso})
+    sizes = {c: len({s.size for s in iso if s.budget == c}) for c in {s.budget for s in iso}}
+    assert sizes == {1e12: 6, 3e12: 5, 1e13: 5}  # el L2-d16 solo donde cabe en max_steps
     with pytest.raises(ValueError, match="rejilla debe ser"):
         make_grid("tamaños")
 

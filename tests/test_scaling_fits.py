@@ -156,14 +156,31 @@ def test_fit_isoflop_agrees_with_the_full_law():
     assert fit.n_opt == pytest.approx(chinchilla_optimal(np.array(fit.budgets))[0], rel=0.05)
 
 
-def test_fit_isoflop_flags_extrapolated_minimum():
-    # Todos los tamaños por debajo del óptimo: el mínimo de la parábola queda fuera de lo medido.
+def test_fit_isoflop_leaves_extrapolated_minima_out_of_the_exponents():
+    # Tres presupuestos con el óptimo dentro de los tamaños y uno (1e11) con todos los tamaños
+    # por encima: su mínimo queda marcado y no entra en a ni en b. El óptimo extrapolado sigue
+    # la misma ley, así que con un óptimo «falso» para 1e11 el ajuste debe dar lo mismo.
+    budget, n, loss = _parabolas()
+    wrong = 1e11
+    n_far = 2.0 * wrong**0.45 * np.geomspace(8, 64, 4)
+    shifted = 2.0 * wrong**0.45 * 1e3  # si entrara en el ajuste, a cambiaría mucho
+    budget = np.concatenate([budget, np.full(4, wrong)])
+    n = np.concatenate([n, n_far])
+    loss = np.concatenate([loss, 3.0 + 0.05 * np.log(n_far / shifted) ** 2])
+    fit = fit_isoflop(budget, n, loss)
+    assert fit.budgets[0] == wrong and fit.extrapolated == (True, False, False, False, False)
+    assert fit.interior == (1e12, 1e13, 1e14, 1e15)
+    assert fit.n_opt[0] == pytest.approx(shifted)  # el mínimo se calcula y queda marcado
+    assert fit.a == pytest.approx(0.45, abs=1e-9) and fit.b == pytest.approx(0.55, abs=1e-9)
+
+
+def test_fit_isoflop_needs_two_interior_minima():
+    # Todos los tamaños por debajo del óptimo: no hay ningún mínimo medido, y se dice.
     budget = np.repeat([1e12, 1e13], 4)
     n_opt = 2.0 * budget**0.45
     n = n_opt * np.tile(np.geomspace(1 / 64, 1 / 4, 4), 2)
-    fit = fit_isoflop(budget, n, 2.0 + 0.05 * np.log(n / n_opt) ** 2)
-    assert fit.extrapolated == (True, True)
-    assert fit.n_opt == pytest.approx([2.0 * c**0.45 for c in (1e12, 1e13)])
+    with pytest.raises(ValueError, match=r"Solo 0 presupuestos .* \(fuera: C = 1e\+12, 1e\+13\)"):
+        fit_isoflop(budget, n, 2.0 + 0.05 * np.log(n / n_opt) ** 2)
 
 
 @pytest.mark.parametrize("budget, n, loss, match", [

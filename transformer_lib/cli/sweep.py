@@ -45,7 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--note", default="", metavar="TEXTO", help="nota libre que se guarda con los resultados")
     add_grid_arguments(g)
     g = parser.add_argument_group("salida")
-    g.add_argument("--out", default="results/sweep_quijote.json", metavar="ARCHIVO", help="archivo JSON de resultados")
+    g.add_argument("--out", default=None, metavar="ARCHIVO",
+                   help="archivo JSON de resultados (por defecto, results/sweep_<rejilla>.json, "
+                        "el de los capítulos; sin --grid, results/sweep.json)")
     g.add_argument("--overwrite", action="store_true",
                    help="reemplaza los resultados que ya haya en --out (solo si son de un barrido: "
                         "otro archivo nunca se toca)")
@@ -99,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
     hay resultados de un barrido, hace falta ``--overwrite``; cualquier otro archivo se rechaza.
     Con ``--grid`` entrena una rejilla con el motor reanudable.
     """
+    if getattr(args, "out", None) is None:
+        args.out = f"results/sweep_{args.grid}.json" if getattr(args, "grid", None) else "results/sweep.json"
     if getattr(args, "grid", None):
         return run_grid_command(args)
     sizes = parse_sizes(args.sizes)

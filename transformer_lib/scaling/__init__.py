@@ -18,11 +18,13 @@ Un módulo por idea, de lo más simple a lo más completo:
 - :mod:`~transformer_lib.scaling.grids`: las rejillas de tamaños, datos e IsoFLOP como datos
   (:class:`SizeGrid`, :class:`DataGrid`, :class:`IsoFlopGrid`, :func:`make_grid`).
 - :mod:`~transformer_lib.scaling.engine`: el motor reanudable que las entrena (:func:`run_grid`).
+- :mod:`~transformer_lib.scaling.analysis`: lo que se lee de un barrido terminado (medias de
+  semillas, perfiles IsoFLOP, puntos de la ley y ajustes).
 
 Los nombres se importan desde aquí: ``from transformer_lib.scaling import run_sweep``.
 :func:`plot_scaling` vive en :mod:`transformer_lib.plots` (solo allí se carga matplotlib) y
 sigue disponible aquí, cargado al pedirlo. Desde la terminal:
-``python -m transformer_lib sweep --out results/sweep_quijote.json``.
+``python -m transformer_lib sweep --out results/sweep_size.json --grid size``.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from . import engine, grids
+from . import analysis, engine, grids
+from .analysis import *  # noqa: F403 (los nombres de analysis.__all__)
 from .chinchilla import ChinchillaFit, fit_chinchilla
 from .counting import (
     FlopMeasurement,
@@ -118,6 +121,7 @@ __all__ = [
     "is_sweep_results",
     *grids.__all__,
     *engine.__all__,
+    *analysis.__all__,
     "plot_scaling",  # noqa: F405 (la da __getattr__, al pedirla)
 ]
 

@@ -29,7 +29,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ..data import QuijoteData
@@ -43,20 +42,12 @@ from ..files import (
     write_json_atomic,
 )
 from ..training import TrainConfig, estimate_loss
-from .chinchilla import fit_chinchilla
-from .fitting import (
-    BootstrapResult,
-    bootstrap,
-    fit_isoflop,
-    fit_power_law,
-    fit_power_law_with_offset,
-    json_ready,
-)
+from .analysis import grid_fits
+from .fitting import json_ready
 from .grids import Grid, RunSpec, estimate_seconds, expand, nested_subset
-from .sweep import _run_one, fit_sweep, sweep_metadata
+from .sweep import _run_one, sweep_metadata
 
-__all__ = ["RESULTS_SCHEMA", "check_grid_path", "run_grid", "validation_batches", "average_seeds", "grid_fits",
-           "grid_bootstrap"]
+__all__ = ["RESULTS_SCHEMA", "check_grid_path", "run_grid", "validation_batches"]
 
 RESULTS_SCHEMA = "transformer_lib.sweep/2"
 # Lo que debe coincidir para reanudar un archivo: la rejilla, la receta y los datos.
@@ -114,100 +105,6 @@ def _train_run(spec: RunSpec, base: TrainConfig, data: QuijoteData, gpt_kwargs: 
             "val_windows": sum(len(x) for x, _ in val_batches),
             "model_config": gpt_config.to_dict(), "train_config": config.to_dict(),
             "environment": environment, "wall_seconds": round(time.perf_counter() - t0, 2)}
-
-
-def average_seeds(runs: list[dict]) -> list[dict]:
-    """Una fila por punto de la rejilla (la clave sin semilla), con la media de las semillas.
-
-    Parámetros:
-        runs: las filas de ``results["runs"]``.
-
-    Devuelve:
-        Filas con los campos de la primera semilla, ``val_loss`` (media), ``val_loss_std``
-        (desviación típica, 0 con una semilla), ``seeds`` y, si todas tienen la misma curva de
-        validación, su media.
-    """
-    groups: dict[str, list[dict]] = {}
-    for run in runs:
-        groups.setdefault(run["key"].rsplit("/s", 1)[0], []).append(run)
-    rows = []
-    for point, group in groups.items():
-        losses = np.array([r["val_loss"] for r in group])
-        row = {**group[0], "key": point, "val_loss": float(losses.mean()),
-               "val_loss_std": float(losses.std(ddof=1)) if len(group) > 1 else 0.0,
-               "seeds": [r["seed"] for r in group]}
-        curves = [r.get("curve") or {} for r in group]
-        if all(c.get("steps") == curves[0].get("steps") for c in curves) and curves[0]:
-            row["curve"] = {**curves[0], "val_loss": np.mean([c["val_loss"] for c in curves], 0).tolist()}
-        rows.append(row)
-    return rows
-
-
-def _fit_or_error(fit: Callable[[], object]) -> dict:
-    try:
-        return fit().to_dict()
-    except ValueError as err:
-        return {"error": str(err)}
-
-
-def grid_fits(results: dict) -> dict:
-    """Los ajustes de un barrido terminado, sobre la media de las semillas.
-
-    - rejilla ``size``: los de :func:`~transformer_lib.scaling.fit_sweep` (L(N) y la frontera);
-    - ``data``: ``"data"`` (L = A·D^(−α_D), con D los tokens distintos) y ``"data_offset"``;
-    - ``isoflop``: ``"isoflop"`` (:func:`~transformer_lib.scaling.fit_isoflop`) y
-      ``"chinchilla"`` (:func:`~transformer_lib.scaling.fit_chinchilla`, con N y los tokens vistos).
-
-    Un ajuste imposible (p. ej. una parábola sin mínimo) queda como ``{"error": mensaje}``.
-    """
-    rows = average_seeds(results["runs"])
-    kind = results["grid"]["kind"]
-    loss = [r["val_loss"] for r in rows]
-    n = [r["params_non_embedding"] for r in rows]
-    if kind == "size":
-        return {k: v.to_dict() for k, v in fit_sweep({"runs": rows}).items()}
-    if kind == "data":
-        d = [r["subset_tokens"] for r in rows]
-        fits = {"data": _fit_or_error(lambda: fit_power_law(d, loss))}
-        if len(rows) >= 4:
-            fits["data_offset"] = _fit_or_error(lambda: fit_power_law_with_offset(d, loss))
-        return fits
-    runs = results["runs"]
-    return {"isoflop": _fit_or_error(lambda: fit_isoflop([r["budget"] for r in runs],
-                                                         [r["params_non_embedding"] for r in runs],
-                                                         [r["val_loss"] for r in runs])),
-            "chinchilla": _fit_or_error(lambda: fit_chinchilla(n, [r["tokens"] for r in rows], loss))}
-
-
-def grid_bootstrap(results: dict, n_resamples: int = 200, seed: int = 0,
-                   level: float = 0.9) -> dict[str, BootstrapResult]:
-    """Intervalos bootstrap de los ajustes de un barrido, remuestreando sus ejecuciones.
-
-    - ``size``: ``"params"`` (L = A·N^(−α_N));
-    - ``data``: ``"data"`` (L = A·D^(−α_D));
-    - ``isoflop``: ``"isoflop"`` (a, b, k_N, k_D; remuestreo dentro de cada presupuesto) y
-      ``"chinchilla"`` (E, A, B, α, β; con 4 arranques de L-BFGS-B por remuestreo).
-
-    Parámetros:
-        results: un barrido de :func:`run_grid`.
-        n_resamples, seed, level: como en :func:`~transformer_lib.scaling.bootstrap`.
-
-    Devuelve:
-        Un diccionario de :class:`~transformer_lib.scaling.BootstrapResult`.
-    """
-    runs = results["runs"]
-    kind = results["grid"]["kind"]
-    loss = [r["val_loss"] for r in runs]
-    n = [r["params_non_embedding"] for r in runs]
-    options = {"n_resamples": n_resamples, "seed": seed, "level": level}
-    if kind == "size":
-        return {"params": bootstrap(fit_power_law, n, loss, **options)}
-    if kind == "data":
-        return {"data": bootstrap(fit_power_law, [r["subset_tokens"] for r in runs], loss, **options)}
-    budget = [r["budget"] for r in runs]
-    return {"isoflop": bootstrap(fit_isoflop, budget, n, loss, groups=budget, **options),
-            "chinchilla": bootstrap(lambda *c: fit_chinchilla(*c, n_starts=4), n,
-                                    [r["tokens"] for r in runs], loss, **options)}
 
 
 def _is_results_file(path: Path) -> bool:

@@ -146,10 +146,10 @@ class IsoFlopFit:
         budgets: los presupuestos C (FLOPs), de menor a mayor.
         n_opt, d_opt, loss_opt: el mínimo de cada parábola: parámetros, tokens y pérdida.
         parabolas: los coeficientes (c₂, c₁, c₀) de cada parábola, en log N natural.
-        extrapolated: si el mínimo de cada parábola cae fuera de los N medidos (un aviso: el
-            óptimo está extrapolado y vale poco).
-        a, k_n: N_opt = k_n·C^a.
-        b, k_d: D_opt = k_d·C^b.
+        extrapolated: si el mínimo de cada parábola cae fuera de los N medidos (el óptimo está
+            extrapolado y no vale: ese presupuesto no entra en las rectas de a y b).
+        a, k_n: N_opt = k_n·C^a, ajustada solo con los presupuestos no extrapolados.
+        b, k_d: D_opt = k_d·C^b, ídem.
         tokens_per_parameter: D_opt / N_opt en cada presupuesto.
     """
 
@@ -164,6 +164,11 @@ class IsoFlopFit:
     b: float
     k_d: float
     tokens_per_parameter: tuple[float, ...]
+
+    @property
+    def interior(self) -> tuple[float, ...]:
+        """Los presupuestos cuyo óptimo cae dentro de los tamaños probados (los del ajuste de a y b)."""
+        return tuple(c for c, out in zip(self.budgets, self.extrapolated) if not out)
 
     def optimal(self, compute: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(N_opt, D_opt)`` de las leyes ajustadas para el presupuesto ``compute`` (FLOPs)."""
@@ -211,7 +216,9 @@ def fit_isoflop(
     """Ajusta el enfoque 2 de Hoffmann et al. (2022) a unos entrenamientos de presupuesto fijo.
 
     Los entrenamientos se agrupan por su presupuesto nominal; los que repiten (C, N) con otra
-    semilla se promedian antes de ajustar la parábola.
+    semilla se promedian antes de ajustar la parábola. Las rectas N_opt ∝ C^a y D_opt ∝ C^b
+    usan solo los presupuestos cuyo mínimo cae dentro de los tamaños probados: un mínimo
+    extrapolado (p. ej. por debajo del menor modelo) no es una medida.
 
     Parámetros:
         budget: presupuesto C (FLOPs) de cada entrenamiento, el de la rejilla.
@@ -222,7 +229,8 @@ def fit_isoflop(
         Un :class:`IsoFlopFit`.
 
     Formas:
-        budget, n, loss: (k,); al menos 2 presupuestos con 3 tamaños distintos cada uno.
+        budget, n, loss: (k,); al menos 2 presupuestos con 3 tamaños distintos cada uno y
+        con su mínimo dentro de los tamaños probados.
     """
     budget, n, loss = positive_columns(budget=budget, n=n, loss=loss)
     budgets = np.unique(budget)
@@ -240,19 +248,29 @@ def fit_isoflop(
             raise ValueError(f"La parábola del presupuesto C = {c:.3g} no tiene mínimo (se abre hacia "
                              f"abajo, c₂ = {coefs[0]:.3g}): añade tamaños a los dos lados del óptimo.")
         log_opt = -coefs[1] / (2 * coefs[0])
-        rows.append((float(np.exp(log_opt)), float(np.polyval(coefs, log_opt)),
+        with np.errstate(over="ignore"):  # un mínimo muy extrapolado puede desbordar: queda marcado
+            n_at_opt = float(np.exp(log_opt))
+        rows.append((n_at_opt, float(np.polyval(coefs, log_opt)),
                      tuple(float(v) for v in coefs),
                      bool(not np.log(sizes[0]) <= log_opt <= np.log(sizes[-1]))))
     n_opt = np.array([r[0] for r in rows])
-    d_opt = budgets / (6.0 * n_opt)
-    k_n, minus_a, _ = _loglog_fit(budgets, n_opt)
-    k_d, minus_b, _ = _loglog_fit(budgets, d_opt)
+    with np.errstate(divide="ignore", over="ignore"):
+        d_opt = budgets / (6.0 * n_opt)
+    inside = np.array([not r[3] for r in rows])
+    if inside.sum() < 2:
+        outside = ", ".join(f"{c:.3g}" for c, ok in zip(budgets, inside) if not ok)
+        raise ValueError(f"Solo {inside.sum()} presupuestos tienen su mínimo dentro de los tamaños probados "
+                         f"(fuera: C = {outside}); hacen falta 2 para ajustar N_opt ∝ C^a. Añade tamaños "
+                         f"hacia el lado del mínimo.")
+    k_n, minus_a, _ = _loglog_fit(budgets[inside], n_opt[inside])
+    k_d, minus_b, _ = _loglog_fit(budgets[inside], d_opt[inside])
     return IsoFlopFit(
         budgets=tuple(float(c) for c in budgets), n_opt=tuple(float(v) for v in n_opt),
         d_opt=tuple(float(v) for v in d_opt), loss_opt=tuple(r[1] for r in rows),
         parabolas=tuple(r[2] for r in rows), extrapolated=tuple(r[3] for r in rows),
         a=-minus_a, k_n=k_n, b=-minus_b, k_d=k_d,
-        tokens_per_parameter=tuple(float(v) for v in d_opt / n_opt),
+        tokens_per_parameter=tuple(float(v) for v in np.divide(d_opt, n_opt, where=n_opt > 0,
+                                                                out=np.full_like(d_opt, np.inf))),
     )
 
 

@@ -24,10 +24,12 @@ más pequeño aunque apenas tenga FLOPs) y la evaluación. Con las rejillas por 
 
 - ``size``: 5 tamaños × 2 semillas × 2 000 pasos ≈ 7 min;
 - ``data``: L4-d128 × 7 subconjuntos × 2 semillas × 2 000 pasos ≈ 13 min;
-- ``isoflop``: 3 presupuestos (10¹², 3·10¹², 10¹³) × 5 tamaños, 2 semillas en los dos
-  primeros y 1 en el mayor ≈ 15 min;
+- ``isoflop``: 3 presupuestos (10¹², 3·10¹², 10¹³) × 5 o 6 tamaños (los de
+  :data:`ISOFLOP_SIZES` cuyos pasos caben en [100, 90 000]), 2 semillas en los dos primeros
+  y 1 en el mayor ≈ 21 min;
 
-en total ≈ 35 min con la máquina libre (con otros procesos pesados, bastante más).
+en total ≈ 41 min con la máquina libre; con otros procesos pesados, bastante más (los
+archivos de ``results/`` guardan el tiempo real de cada ejecución y la carga de la máquina).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ __all__ = [
     "SizeGrid",
     "DataGrid",
     "IsoFlopGrid",
+    "ISOFLOP_SIZES",
     "DEFAULT_GRIDS",
     "make_grid",
     "expand",
@@ -192,6 +195,11 @@ class DataGrid:
         return {"kind": self.kind, **asdict(self)}
 
 
+# El IsoFLOP añade un modelo menor que los del barrido de tamaños: con C = 1e12 FLOPs el
+# óptimo cae cerca de L2-d32, y sin un tamaño a su izquierda la parábola no lo encierra.
+ISOFLOP_SIZES: tuple[SweepSize, ...] = (SweepSize(2, 2, 16), *SWEEP_SIZES)
+
+
 @dataclass(frozen=True)
 class IsoFlopGrid:
     """IsoFLOP: para cada presupuesto C, cada tamaño con los pasos que lo agotan.
@@ -211,7 +219,7 @@ class IsoFlopGrid:
 
     kind: ClassVar[str] = "isoflop"
     budgets: tuple[float, ...] = (1e12, 3e12, 1e13)
-    sizes: tuple[SweepSize, ...] = SWEEP_SIZES
+    sizes: tuple[SweepSize, ...] = ISOFLOP_SIZES
     seeds: tuple[int, ...] | None = None
     single_seed_from: float | None = None
     min_steps: int = 100
@@ -251,7 +259,9 @@ Grid = SizeGrid | DataGrid | IsoFlopGrid
 DEFAULT_GRIDS: dict[str, Grid] = {
     "size": SizeGrid(seeds=(1337, 1338)),
     "data": DataGrid(seeds=(1337, 1338)),
-    "isoflop": IsoFlopGrid(seeds=(1337, 1338), single_seed_from=1e13),
+    # max_steps: el L2-d16 con C = 3e12 (≈ 99 000 pasos, un cuarto de hora más de CPU) queda
+    # fuera; ese perfil ya encierra su mínimo entre L2-d32 y L2-d64.
+    "isoflop": IsoFlopGrid(seeds=(1337, 1338), single_seed_from=1e13, max_steps=90_000),
 }
 
 

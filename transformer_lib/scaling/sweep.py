@@ -7,7 +7,7 @@
   (escrito de forma atómica; :func:`check_sweep_path` comprueba antes de entrenar que se
   puede escribir sin destruir nada, :func:`is_sweep_results` reconoce uno).
 
-Desde la terminal: ``python -m transformer_lib sweep --out results/sweep_quijote.json``
+Desde la terminal: ``python -m transformer_lib sweep --grid size --out results/sweep_size.json``
 (ver :mod:`transformer_lib.cli.sweep`).
 """
 
