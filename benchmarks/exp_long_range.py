@@ -31,7 +31,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from transformer_lib import GPT, GPTConfig
-from transformer_lib.environment import describe_environment
+from transformer_lib.environment import describe_environment, git_commit
+from transformer_lib.files import write_json_atomic
 
 
 def make_batch(k: int, batch: int, n_symbols: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
@@ -141,23 +142,25 @@ def main() -> None:
     if args.quick:
         args.k, args.seeds, args.steps, args.eval_batches = [4, 16], [0], 30, 2
     torch.set_num_threads(args.num_threads)
-    rows = []
+    results = {"command": " ".join(["python", "benchmarks/exp_long_range.py", *sys.argv[1:]]),
+               "settings": {k: v for k, v in vars(args).items() if k != "out"},
+               "environment": {**describe_environment(torch_threads=args.num_threads), "git_commit": git_commit()},
+               "rows": [], "complete": False}
+    t0 = time.perf_counter()
     print(f"{'modelo':>11} {'k':>4} {'semilla':>7} {'exactitud':>9} {'parámetros':>10} {'s':>6}")
     for k in args.k:
         for seed in args.seeds:
             for kind in args.models:
                 r = run(kind, k, seed, args)
-                rows.append(r)
+                results["rows"].append(r)
                 print(f"{kind:>11} {k:>4} {seed:>7} {r['accuracy']:9.3f} {r['params']:>10} "
                       f"{r['train_seconds']:6.1f}", flush=True)
+                if args.out:  # fila a fila y de forma atómica: una interrupción no deja nada a medias
+                    write_json_atomic(args.out, {**results, "wall_seconds": round(time.perf_counter() - t0, 1)})
     if args.out:
-        results = {"command": " ".join(["python", "benchmarks/exp_long_range.py", *sys.argv[1:]]),
-                   "settings": {k: v for k, v in vars(args).items() if k != "out"},
-                   "environment": describe_environment(torch_threads=args.num_threads), "rows": rows}
-        with open(args.out, "w", encoding="utf-8") as f:
-            json.dump(results, f, ensure_ascii=False, indent=1)
-        print(f"Resultados en {args.out}")
-
+        results.update(complete=True, wall_seconds=round(time.perf_counter() - t0, 1))
+        write_json_atomic(args.out, results)
+        print(f"Resultados en {args.out} ({results['wall_seconds'] / 60:.1f} minutos)")
 
 if __name__ == "__main__":
     main()
