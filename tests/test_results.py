@@ -13,7 +13,6 @@ import math
 import re
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from transformer_lib.scaling import (
@@ -23,6 +22,8 @@ from transformer_lib.scaling import (
     fit_isoflop,
     fit_power_law,
     grid_fits,
+    isoflop_profiles,
+    law_points,
     load_sweep,
 )
 
@@ -52,7 +53,6 @@ NOTEBOOKS = {
     "chapters/09b_leyes_de_escalado.ipynb": ("α_N", "α_D", "a", "b", "tokens por parámetro", "E", "A", "B", "α", "β"),
     "chapters/10_idea_clave.ipynb": ("α_N", "α_D", "a", "tokens por parámetro"),
 }
-MAX_EPOCHS = 4.0  # la ley completa usa los entrenamientos con ≤ 4 épocas (capítulo 9b)
 
 
 def _id(path: Path) -> str:
@@ -149,25 +149,6 @@ def test_stored_fits_are_recomputed_from_the_runs(path: Path) -> None:
 # Las cifras que citan los capítulos
 
 
-def _law_points(*sweeps: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Como en el capítulo 9b: medias de las semillas con ≤ 4 épocas, D = caracteres vistos."""
-    rows = [r for s in sweeps for r in average_seeds(s["runs"]) if r["epochs"] <= MAX_EPOCHS]
-    return (np.array([r["params_non_embedding"] for r in rows], dtype=float),
-            np.array([r["tokens"] for r in rows], dtype=float), np.array([r["val_loss"] for r in rows]))
-
-
-def _isoflop_profiles(runs: list[dict]) -> list[dict]:
-    """Como en los capítulos: los presupuestos con ≥ 3 tamaños y una parábola con mínimo."""
-    kept = []
-    for budget in sorted({r["budget"] for r in runs}):
-        group = [r for r in runs if r["budget"] == budget]
-        rows = average_seeds(group)
-        log_n = np.log([r["params_non_embedding"] for r in rows])
-        if len(rows) >= 3 and np.polyfit(log_n, [r["val_loss"] for r in rows], 2)[0] > 0:
-            kept += group
-    return kept
-
-
 def _quoted_figures() -> dict[str, str]:
     """Las cifras de los capítulos, recalculadas desde results/ y con el redondeo con que se imprimen."""
     sweeps = _sweeps()
@@ -175,19 +156,14 @@ def _quoted_figures() -> dict[str, str]:
     size_fit = fit_power_law([r["params_non_embedding"] for r in size_rows], [r["val_loss"] for r in size_rows])
     data_rows = average_seeds(sweeps["data"]["runs"])
     data_fit = fit_power_law([r["subset_tokens"] for r in data_rows], [r["val_loss"] for r in data_rows])
-    iso_runs = _isoflop_profiles(sweeps["isoflop"]["runs"])
-    with np.errstate(all="ignore"):  # un óptimo muy prolongado puede desbordar la ley: no se usa
-        iso_all = fit_isoflop([r["budget"] for r in iso_runs], [r["params_non_embedding"] for r in iso_runs],
-                              [r["val_loss"] for r in iso_runs])
-    interior = [c for c, out in zip(iso_all.budgets, iso_all.extrapolated) if not out]
-    law_runs = [r for r in iso_runs if r["budget"] in interior]
-    law = fit_chinchilla(*_law_points(sweeps["size"], sweeps["data"], sweeps["isoflop"]))
+    iso_runs = isoflop_profiles(sweeps["isoflop"]["runs"])
+    iso_fit = fit_isoflop([r["budget"] for r in iso_runs], [r["params_non_embedding"] for r in iso_runs],
+                          [r["val_loss"] for r in iso_runs])
+    law = fit_chinchilla(*law_points(sweeps["size"], sweeps["data"], sweeps["isoflop"]))
     figures = {"α_N": f"{size_fit.alpha:.3f}", "α_D": f"{data_fit.alpha:.3f}", "E": f"{law.E:.3f}",
                "A": f"{law.A:.3g}", "B": f"{law.B:.3g}", "α": f"{law.alpha:.3f}", "β": f"{law.beta:.3f}"}
-    # a y b, con los presupuestos cuyo óptimo cae dentro de los tamaños probados (hacen falta 2).
-    assert len(interior) >= 2, f"el IsoFLOP tiene {len(interior)} óptimos dentro de los tamaños probados"
-    iso_fit = fit_isoflop([r["budget"] for r in law_runs], [r["params_non_embedding"] for r in law_runs],
-                          [r["val_loss"] for r in law_runs])
+    # El IsoFLOP committed debe encerrar sus óptimos: los tres presupuestos dentro de lo probado.
+    assert len(iso_fit.interior) == len(iso_fit.budgets) >= 3, iso_fit.extrapolated
     figures["a"], figures["b"] = f"{iso_fit.a:.2f}", f"{iso_fit.b:.2f}"
     for c, dn in zip(iso_fit.budgets, iso_fit.tokens_per_parameter):
         figures[f"tokens por parámetro en C = {c:.0e}"] = f"{dn:.1f}"

@@ -18,6 +18,9 @@ Un módulo por idea, de lo más simple a lo más completo:
 - :mod:`~transformer_lib.scaling.grids`: las rejillas de tamaños, datos e IsoFLOP como datos
   (:class:`SizeGrid`, :class:`DataGrid`, :class:`IsoFlopGrid`, :func:`make_grid`).
 - :mod:`~transformer_lib.scaling.engine`: el motor reanudable que las entrena (:func:`run_grid`).
+- :mod:`~transformer_lib.scaling.sequence` y :mod:`~transformer_lib.scaling.long_range`: las dos
+  medidas del §9.1 y el §9.2 (un paso de entrenamiento frente a T; una dependencia lejana
+  aprendida).
 - :mod:`~transformer_lib.scaling.analysis`: lo que se lee de un barrido terminado (medias de
   semillas, perfiles IsoFLOP, puntos de la ley y ajustes).
 
@@ -32,7 +35,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from . import analysis, engine, grids
+from . import analysis, engine, grids, long_range, sequence
 from .analysis import *  # noqa: F403 (los nombres de analysis.__all__)
 from .chinchilla import ChinchillaFit, fit_chinchilla
 from .counting import (
@@ -67,6 +70,8 @@ from .laws import (
     kaplan_loss_d,
     kaplan_loss_n,
 )
+from .long_range import *  # noqa: F403 (los nombres de long_range.__all__)
+from .sequence import *  # noqa: F403 (los nombres de sequence.__all__)
 from .sweep import (
     SWEEP_SIZES,
     SweepSize,
@@ -122,6 +127,8 @@ __all__ = [
     *grids.__all__,
     *engine.__all__,
     *analysis.__all__,
+    *sequence.__all__,
+    *long_range.__all__,
     "plot_scaling",  # noqa: F405 (la da __getattr__, al pedirla)
 ]
 
