@@ -15,6 +15,8 @@ Un módulo por idea:
 - ``distributed``: paralelismo de datos con ``torch.distributed`` (``torchrun``): el grupo de
   procesos (:func:`process_group`), qué proceso soy (:func:`distributed_env`,
   :func:`is_main_process`) y cómo se reparte el lote global (:func:`shard`).
+- ``sharding``: la memoria de entrenar (≈ 16 bytes por parámetro con AdamW en precisión
+  mixta) y cómo la reparten ZeRO y FSDP2 (:func:`training_memory`, :func:`run_sharded`).
 - ``history``: :class:`History`, lo que pasó durante el entrenamiento (la figura está en
   :func:`transformer_lib.plots.plot_history`; ``plot_history`` se sigue pudiendo importar de
   aquí y solo entonces se carga matplotlib).
@@ -62,6 +64,7 @@ from .distributed import (
 from .history import History
 from .loop import estimate_loss, make_optimizer, train
 from .precision import cpu_has_fast_bf16, make_autocast, resolve_precision
+from .sharding import BYTES_PER_PARAMETER, MemoryPerRank, run_sharded, training_memory
 
 __all__ = [
     "PRECISIONS",
@@ -69,6 +72,10 @@ __all__ = [
     "lr_at",
     "cpu_has_fast_bf16",
     "resolve_precision",
+    "BYTES_PER_PARAMETER",
+    "MemoryPerRank",
+    "run_sharded",
+    "training_memory",
     "make_autocast",
     "make_optimizer",
     "estimate_loss",
