@@ -3,7 +3,7 @@
 La tarea y los modelos están en :mod:`transformer_lib.scaling.long_range`; este guion recorre
 k, las semillas y los dos modelos, y guarda cada fila (de forma atómica) en ``--out``.
 
-Uso (la curva completa, unos 20 minutos en la CPU de 2 núcleos):
+Uso (la curva completa, unos 40 minutos en un núcleo de la CPU de 2 núcleos):
 
     python benchmarks/exp_long_range.py --out results/long_range.json
 
@@ -20,7 +20,7 @@ import torch
 
 from transformer_lib.environment import describe_environment, git_commit
 from transformer_lib.files import write_json_atomic
-from transformer_lib.scaling.long_range import RecallConfig, train_recall
+from transformer_lib.scaling.long_range import RECALL_MODELS, RecallConfig, train_recall
 
 
 def main() -> None:
@@ -28,7 +28,7 @@ def main() -> None:
                                             "de tamaño parecido en una tarea de recuerdo entre distractores.")
     p.add_argument("--k", type=int, nargs="+", default=[4, 16, 64, 128, 256])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    p.add_argument("--models", nargs="+", default=["transformer", "lstm"])
+    p.add_argument("--models", nargs="+", default=list(RECALL_MODELS), choices=RECALL_MODELS)
     p.add_argument("--steps", type=int, default=1500)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-3)
@@ -50,13 +50,13 @@ def main() -> None:
                "environment": {**describe_environment(torch_threads=args.num_threads), "git_commit": git_commit()},
                "rows": [], "complete": False}
     t0 = time.perf_counter()
-    print(f"{'modelo':>11} {'k':>4} {'semilla':>7} {'exactitud':>9} {'parámetros':>10} {'s':>6}")
+    print(f"{'modelo':>16} {'k':>4} {'semilla':>7} {'exactitud':>9} {'parámetros':>10} {'s':>6}")
     for k in args.k:
         for seed in args.seeds:
             for kind in args.models:
                 r = train_recall(kind, k, seed, config)
                 results["rows"].append(r)
-                print(f"{kind:>11} {k:>4} {seed:>7} {r['accuracy']:9.3f} {r['params']:>10} "
+                print(f"{kind:>16} {k:>4} {seed:>7} {r['accuracy']:9.3f} {r['params']:>10} "
                       f"{r['train_seconds']:6.1f}", flush=True)
                 if args.out:  # fila a fila y de forma atómica: una interrupción no deja nada a medias
                     write_json_atomic(args.out, {**results, "wall_seconds": round(time.perf_counter() - t0, 1)})

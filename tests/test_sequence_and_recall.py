@@ -111,7 +111,10 @@ def test_recall_models_have_similar_parameters():
     gpt_core = gpt.count_parameters().non_embedding
     lstm_core = sum(p.numel() for p in lstm.lstm.parameters())
     assert lstm_core == pytest.approx(gpt_core, rel=0.02)
-    with pytest.raises(ValueError, match="kind debe ser 'transformer' o 'lstm' y es 'rnn'"):
+    rope = recall_model("transformer-rope", 18, 50, 64, 2)
+    assert rope.config.position == "rope" and gpt.config.position == "learned"
+    assert rope.count_parameters().non_embedding == gpt_core
+    with pytest.raises(ValueError, match="kind debe ser uno de .* y es 'rnn'"):
         recall_model("rnn", 18, 50, 64, 2)
 
 

@@ -22,7 +22,8 @@ línea en español** que nombra el archivo y dice qué hacer.
 
 Un módulo por idea, todo importable desde aquí: :mod:`~transformer_lib.files.problems` (los
 errores), :mod:`~transformer_lib.files.writing` (comprobar la salida, escribir de forma
-atómica, señales) y :mod:`~transformer_lib.files.reading` (leer con errores en español).
+atómica, señales) y :mod:`~transformer_lib.files.reading` (leer con errores en español); y
+:mod:`~transformer_lib.files.results` (encontrar ``results/`` desde un cuaderno).
 """
 
 from .problems import (
@@ -36,6 +37,7 @@ from .problems import (
     describe_os_error,
 )
 from .reading import is_file, read_bytes, read_error, read_json, read_text
+from .results import COURSE_RAW_URL, find_results
 from .writing import (
     atomic_directory,
     atomic_file,
@@ -67,4 +69,6 @@ __all__ = [
     "describe_os_error",
     "signals_as_exceptions",
     "current_umask",
+    "COURSE_RAW_URL",
+    "find_results",
 ]

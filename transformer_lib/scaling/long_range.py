@@ -8,8 +8,8 @@ basta con mirar siempre el mismo sitio::
 
     … d d M s d d d … d Q …      (s está k posiciones antes de Q)
 
-Para cada k se entrena desde cero un GPT de la biblioteca y una LSTM con un número parecido
-de parámetros, con el mismo presupuesto (mismos pasos y mismos lotes), y se mide la exactitud
+Para cada k se entrena desde cero un GPT de la biblioteca (con posiciones aprendidas, como
+GPT-2, o con RoPE) y una LSTM con un número parecido de parámetros, con el mismo presupuesto (mismos pasos y mismos lotes), y se mide la exactitud
 en la posición de ``Q`` sobre secuencias nuevas. El azar, 1/n_symbols, es el suelo. La curva
 completa la corre ``benchmarks/exp_long_range.py``.
 """
@@ -25,7 +25,7 @@ from torch import nn
 
 from ..models import GPT, GPTConfig
 
-__all__ = ["RecallConfig", "recall_length", "make_recall_batch", "RecurrentLM", "recall_model", "train_recall"]
+__all__ = ["RECALL_MODELS", "RecallConfig", "recall_length", "make_recall_batch", "RecurrentLM", "recall_model", "train_recall"]
 
 
 @dataclass(frozen=True)
@@ -108,16 +108,24 @@ class RecurrentLM(nn.Module):
         return self.head(h)  # (B, T, H) -> (B, T, V)
 
 
-def recall_model(kind: str, vocab: int, T: int, d: int, layers: int) -> nn.Module:
-    """El GPT (``n_layer=layers``, ``d_model=d``, 4 cabezas) o una LSTM de ``layers`` capas.
+RECALL_MODELS = ("transformer", "transformer-rope", "lstm")
 
-    La LSTM tiene el tamaño oculto cuyo número de parámetros más se acerca a los del GPT sin
-    embeddings (se construye primero el GPT, así que las dos consumen el mismo azar).
+
+def recall_model(kind: str, vocab: int, T: int, d: int, layers: int) -> nn.Module:
+    """Uno de los modelos de :data:`RECALL_MODELS`, con ``layers`` capas y anchura ``d``.
+
+    - ``"transformer"``: el GPT de la biblioteca (GPT-2: posiciones aprendidas), 4 cabezas;
+    - ``"transformer-rope"``: el mismo con RoPE (``position="rope"``, capítulo 11), que codifica
+      la distancia entre posiciones en lugar de la posición absoluta;
+    - ``"lstm"``: una LSTM cuyo tamaño oculto da los parámetros que más se acercan a los del
+      GPT sin embeddings (se construye primero el GPT, así que todos consumen el mismo azar).
     """
-    if kind not in ("transformer", "lstm"):
-        raise ValueError(f"kind debe ser 'transformer' o 'lstm' y es {kind!r}.")
-    gpt = GPT(GPTConfig(vocab_size=vocab, block_size=T, n_layer=layers, n_head=4, d_model=d, dropout=0.0))
-    if kind == "transformer":
+    if kind not in RECALL_MODELS:
+        raise ValueError(f"kind debe ser uno de {RECALL_MODELS} y es {kind!r}.")
+    position = "rope" if kind == "transformer-rope" else "learned"
+    gpt = GPT(GPTConfig(vocab_size=vocab, block_size=T, n_layer=layers, n_head=4, d_model=d, dropout=0.0,
+                        position=position))
+    if kind != "lstm":
         return gpt
     target = gpt.count_parameters().non_embedding
     hidden = min(range(8, 4 * d), key=lambda h: abs(
@@ -131,7 +139,7 @@ def _logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 def train_recall(kind: str, k: int, seed: int, config: RecallConfig | None = None) -> dict:
-    """Entrena ``kind`` (``"transformer"`` o ``"lstm"``) en la distancia ``k`` y mide su exactitud.
+    """Entrena ``kind`` (uno de :data:`RECALL_MODELS`) en la distancia ``k`` y mide su exactitud.
 
     Devuelve:
         Un diccionario con ``model``, ``k``, ``seed``, ``accuracy`` (sobre
