@@ -165,6 +165,14 @@ def test_resume_after_exception_in_run_k(reference, tmp_path, monkeypatch):
     calls.clear()
     run_grid(grid, config, data, out, command="prueba", log=lines.append)
     assert calls == [] and lines[-1].endswith("ya estaba completo.")
+    # Con unos ajustes viejos (de otra versión de la biblioteca), los recalcula sin entrenar.
+    stale = {**final, "fits": {"viejo": {"a": 1.0}}}
+    out.write_text(json.dumps(stale), encoding="utf-8")
+    run_grid(grid, config, data, out, command="prueba", log=lines.append)
+    refreshed = json.loads(out.read_text(encoding="utf-8"))
+    assert calls == [] and lines[-1] == f"Ajustes de {out} recalculados con la biblioteca actual."
+    assert refreshed["fits"] == final["fits"] and "fits_git_commit" in refreshed
+    assert refreshed["runs"] == final["runs"]
 
 
 def _child_script(tmp_path: Path, out: Path) -> Path:

@@ -174,6 +174,29 @@ def test_fit_isoflop_leaves_extrapolated_minima_out_of_the_exponents():
     assert fit.a == pytest.approx(0.45, abs=1e-9) and fit.b == pytest.approx(0.55, abs=1e-9)
 
 
+def test_fit_isoflop_window_keeps_the_parabola_local():
+    # Cerca del óptimo, una parábola; lejos, a la derecha, la pérdida se aplana (modelos
+    # enormes con pocos pasos). Con todos los puntos el vértice se desplaza; con la ventana
+    # de 4 tamaños alrededor del mínimo medido, no.
+    budget, n, loss = [], [], []
+    for c in (1e12, 1e13, 1e14):
+        n_opt = 2.0 * c**0.45
+        sizes = n_opt * np.geomspace(1 / 4, 256, 9)
+        log_r = np.log(sizes / n_opt)
+        profile = 3.0 * c**-0.05 + 0.05 * np.minimum(log_r, 2.5) ** 2 + 0.02 * np.maximum(log_r - 2.5, 0)
+        budget += [c] * 9
+        n += list(sizes)
+        loss += list(profile)
+    local = fit_isoflop(budget, n, loss)
+    assert local.n_opt == pytest.approx([2.0 * c**0.45 for c in (1e12, 1e13, 1e14)], rel=1e-6)
+    assert local.a == pytest.approx(0.45, abs=1e-6)
+    # Los datos del test sí sesgan una parábola por todos los puntos (si no, no probarían nada).
+    c2, c1, _ = np.polyfit(np.log(n[:9]), loss[:9], 2)
+    assert c2 < 0 or abs(-c1 / (2 * c2) - np.log(local.n_opt[0])) > np.log(1.5)
+    with pytest.raises(ValueError, match="window debe ser un entero >= 3 .* y es 2"):
+        fit_isoflop(budget, n, loss, window=2)
+
+
 def test_fit_isoflop_needs_two_interior_minima():
     # Todos los tamaños por debajo del óptimo: no hay ningún mínimo medido, y se dice.
     budget = np.repeat([1e12, 1e13], 4)

@@ -107,6 +107,12 @@ def _train_run(spec: RunSpec, base: TrainConfig, data: QuijoteData, gpt_kwargs: 
             "environment": environment, "wall_seconds": round(time.perf_counter() - t0, 2)}
 
 
+def _order(results: dict) -> Callable[[dict], int]:
+    """Clave para ordenar las ejecuciones como en ``planned``."""
+    order = {key: i for i, key in enumerate(results["planned"])}
+    return lambda run: order[run["key"]]
+
+
 def _is_results_file(path: Path) -> bool:
     try:
         return read_json(path, what="el archivo de resultados").get("schema") == RESULTS_SCHEMA
@@ -193,7 +199,9 @@ def run_grid(
         ``vocab_size``, ``data`` (tokens de entrenamiento y validación y su SHA-256),
         ``planned`` (las claves de todas las ejecuciones); ``runs`` (una fila por ejecución
         terminada, en el orden de ``planned``); ``complete``; y al terminar, ``fits`` (ver
-        :func:`grid_fits`), ``wall_seconds`` (la suma de las ejecuciones) y ``date_end``.
+        :func:`grid_fits`), ``wall_seconds`` (la suma de las ejecuciones) y ``date_end``. Si
+        se vuelve a lanzar sobre un archivo terminado, no entrena nada, pero recalcula
+        ``fits`` con la biblioteca actual (y anota ``fits_git_commit``) si han cambiado.
     """
     from tqdm.auto import tqdm
 
@@ -233,10 +241,17 @@ def run_grid(
                   f"en {row['wall_seconds']:.0f} s")
             if on_run is not None:
                 on_run(row)
+    fits = json_ready(grid_fits({**results, "runs": sorted(results["runs"], key=_order(results))}))
+    if results["complete"] and results.get("fits") != fits:
+        # Los ajustes se derivan de las ejecuciones: un archivo terminado los recalcula con la
+        # biblioteca de ahora (y anota su commit) sin volver a entrenar nada.
+        results["fits"] = fits
+        results["fits_git_commit"] = git_commit()
+        write_json_atomic(out, results)
+        write(f"Ajustes de {out} recalculados con la biblioteca actual.")
     if not results["complete"]:
-        order = {key: i for i, key in enumerate(results["planned"])}
-        results["runs"].sort(key=lambda r: order[r["key"]])
-        results["fits"] = json_ready(grid_fits(results))
+        results["runs"].sort(key=_order(results))
+        results["fits"] = fits
         results["wall_seconds"] = round(sum(r["wall_seconds"] for r in results["runs"]), 1)
         results["date_end"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         load = load_average()

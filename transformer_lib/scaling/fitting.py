@@ -145,7 +145,8 @@ class IsoFlopFit:
     Atributos:
         budgets: los presupuestos C (FLOPs), de menor a mayor.
         n_opt, d_opt, loss_opt: el mínimo de cada parábola: parámetros, tokens y pérdida.
-        parabolas: los coeficientes (c₂, c₁, c₀) de cada parábola, en log N natural.
+        parabolas: los coeficientes (c₂, c₁, c₀) de cada parábola, en log N natural (ajustada a
+            los tamaños de la ventana alrededor del mínimo medido; ver :func:`fit_isoflop`).
         extrapolated: si el mínimo de cada parábola cae fuera de los N medidos (el óptimo está
             extrapolado y no vale: ese presupuesto no entra en las rectas de a y b).
         a, k_n: N_opt = k_n·C^a, ajustada solo con los presupuestos no extrapolados.
@@ -212,6 +213,7 @@ def fit_isoflop(
     budget: Sequence[float] | np.ndarray,
     n: Sequence[float] | np.ndarray,
     loss: Sequence[float] | np.ndarray,
+    window: int | None = 4,
 ) -> IsoFlopFit:
     """Ajusta el enfoque 2 de Hoffmann et al. (2022) a unos entrenamientos de presupuesto fijo.
 
@@ -220,10 +222,17 @@ def fit_isoflop(
     usan solo los presupuestos cuyo mínimo cae dentro de los tamaños probados: un mínimo
     extrapolado (p. ej. por debajo del menor modelo) no es una medida.
 
+    La parábola es una aproximación **local** del mínimo: se ajusta a los ``window`` tamaños
+    consecutivos que rodean al de menor pérdida medida. Lejos del óptimo el perfil deja de ser
+    simétrico (los modelos enormes con muy pocos pasos se aplanan cerca de la pérdida inicial)
+    y una parábola por todos los puntos desplaza su vértice.
+
     Parámetros:
         budget: presupuesto C (FLOPs) de cada entrenamiento, el de la rejilla.
         n: parámetros de cada uno.
         loss: pérdida final de cada uno.
+        window: tamaños por parábola (al menos 3), los más cercanos al mínimo medido; None =
+            todos los del presupuesto.
 
     Devuelve:
         Un :class:`IsoFlopFit`.
@@ -233,6 +242,8 @@ def fit_isoflop(
         con su mínimo dentro de los tamaños probados.
     """
     budget, n, loss = positive_columns(budget=budget, n=n, loss=loss)
+    if window is not None and not (isinstance(window, int) and window >= 3):
+        raise ValueError(f"window debe ser un entero >= 3 (o None) y es {window!r}.")
     budgets = np.unique(budget)
     if budgets.size < 2:
         raise ValueError(f"Hacen falta al menos 2 presupuestos para ajustar N_opt ∝ C^a y hay {budgets.size}.")
@@ -243,6 +254,9 @@ def fit_isoflop(
             raise ValueError(f"El presupuesto C = {c:.3g} tiene {sizes.size} tamaños distintos: "
                              f"una parábola necesita al menos 3.")
         mean = np.array([loss[(budget == c) & (n == s)].mean() for s in sizes])
+        if window is not None and sizes.size > window:  # los `window` tamaños alrededor del mínimo
+            start = int(np.clip(np.argmin(mean) - (window - 1) // 2, 0, sizes.size - window))
+            sizes, mean = sizes[start:start + window], mean[start:start + window]
         coefs = np.polyfit(np.log(sizes), mean, 2)
         if coefs[0] <= 0:
             raise ValueError(f"La parábola del presupuesto C = {c:.3g} no tiene mínimo (se abre hacia "
