@@ -45,6 +45,7 @@ CHAPTERS = [
     "chapters/07_encoder_decoder",
     "chapters/08_mascara_causal",
     "chapters/09_escalado",
+    "chapters/09a_paralelismo_de_datos",
     "chapters/10_idea_clave",
 ]
 
@@ -376,7 +377,7 @@ def test_glossary_covers_the_course_terms() -> None:
         "lote", "paso de entrenamiento", "forzado del profesor", "generación autorregresiva",
         "ley de escalado", "cómputo", "parámetros sin embeddings", "mfu", "sobreajuste",
         "desvanecimiento del gradiente", "degradación", "pre-ln", "post-ln", "perplejidad",
-        "precisión mixta",
+        "precisión mixta", "paralelismo de datos", "reducción global", "zero", "fsdp",
     ]  # fmt: skip
     missing = [t for t in terms if t not in glossary]
     assert not missing, f"faltan en el glosario: {missing}"

@@ -28,7 +28,8 @@ from transformer_lib.scaling import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = sorted((ROOT / "results").glob("*.json"))
+RESULTS = sorted((ROOT / "results").glob("sweep_*.json"))
+BENCHMARKS = {"long_range.json", "sequence_parallelism.json", "ddp.json"}
 KINDS = ("size", "data", "isoflop")
 NUMBER = (int, float)
 
@@ -202,3 +203,78 @@ def test_chapters_quote_the_figures_of_the_results(notebook: str, quoted_figures
                                     "¿falta `python -m tools.save_checked_outputs`?")
             assert printed[key] == quoted_figures[key], (
                 f"{notebook}: imprime {key} = {printed[key]}, pero los resultados dan {quoted_figures[key]}")
+
+
+# ---------------------------------------------------------------------------------------
+# Los resultados de los guiones de benchmarks/ (capítulos 9 y 9a)
+
+
+def test_every_results_file_is_known() -> None:
+    names = {p.name for p in (ROOT / "results").glob("*.json")}
+    assert names == {p.name for p in RESULTS} | BENCHMARKS, names
+
+
+def _benchmark(name: str) -> dict:
+    results = json.loads((ROOT / "results" / name).read_text(encoding="utf-8"))
+    assert results["complete"] is True and results["wall_seconds"] > 0
+    script = {"long_range.json": "exp_long_range", "sequence_parallelism.json": "bench_sequence",
+              "ddp.json": "bench_ddp"}[name]
+    assert results["command"].startswith(f"python benchmarks/{script}.py"), results["command"]
+    assert f"--out results/{name}" in results["command"], results["command"]
+    assert (ROOT / "benchmarks" / f"{script}.py").is_file()
+    assert re.fullmatch(r"[0-9a-f]{40}", results["environment"]["git_commit"])
+    return results
+
+
+def test_long_range_results() -> None:
+    from transformer_lib.scaling.long_range import RECALL_MODELS
+
+    results = _benchmark("long_range.json")
+    rows = results["rows"]
+    ks = sorted({r["k"] for r in rows})
+    assert ks[-1] >= 256 and ks[0] <= 16
+    for k in ks:
+        for kind in RECALL_MODELS:
+            seeds = [r["seed"] for r in rows if r["k"] == k and r["model"] == kind]
+            assert len(set(seeds)) >= 2, f"k = {k}, {kind}: {seeds}"
+    for r in rows:
+        assert 0 <= r["accuracy"] <= 1 and r["chance"] == 1 / results["settings"]["n_symbols"]
+        assert r["steps"] == results["settings"]["steps"]  # el mismo presupuesto para todos
+
+
+def test_sequence_parallelism_results() -> None:
+    from transformer_lib.scaling.sequence import SEQUENCE_MODELS
+
+    results = _benchmark("sequence_parallelism.json")
+    rows = results["rows"]
+    assert sorted({r["T"] for r in rows}) == [16, 32, 64, 128, 256, 512, 1024]
+    assert {(r["model"], r["threads"]) for r in rows} == {(m, t) for m in SEQUENCE_MODELS for t in (1, 2)}
+    for r in rows:
+        assert r["sequential_steps"] == (1 if r["model"] == "transformer" else r["T"])
+        assert r["tokens_per_s"] == pytest.approx(r["B"] * r["T"] / (r["ms_per_step"] / 1000), rel=1e-3)
+        if r["model"] == "transformer" and r["flops_counter"]:  # la fórmula de la matriz entera, exacta
+            assert r["flops_full_matrix"] == pytest.approx(r["flops_counter"], rel=1e-9)
+            assert r["flops_actual"] < r["flops_full_matrix"]  # la mitad causal, descontada
+
+
+def test_ddp_results() -> None:
+    import statistics
+
+    results = _benchmark("ddp.json")
+    rows, summary = results["rows"], results["summary"]
+    assert {r["variant"] for r in rows} == {"1×1", "1×2", "2×1"}
+    median = {v: statistics.median(r["tokens_per_s"] for r in rows if r["variant"] == v) for v in ("1×1", "1×2", "2×1")}
+    assert summary["tokens_per_s"] == pytest.approx(median, rel=1e-3)
+    assert summary["efficiency_ddp"] == pytest.approx(median["2×1"] / (2 * median["1×1"]), abs=1e-3)
+    assert summary["efficiency_threads"] == pytest.approx(median["1×2"] / (2 * median["1×1"]), abs=1e-3)
+    # Las tres variantes entrenan el mismo modelo con el mismo lote global: la misma pérdida.
+    losses = [r["val_loss"] for r in rows]
+    assert max(losses) - min(losses) < 1e-3, losses
+
+
+def test_course_url_for_results_is_the_repository() -> None:
+    from coursetools.repo import repository_url
+    from transformer_lib.files import COURSE_RAW_URL
+
+    owner_repo = repository_url().removeprefix("https://github.com/")
+    assert COURSE_RAW_URL == f"https://raw.githubusercontent.com/{owner_repo}/main/"
