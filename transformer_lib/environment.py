@@ -74,12 +74,16 @@ def library_version() -> str | None:
         return None
 
 
-def git_commit(path: str | os.PathLike | None = None) -> str | None:
+def git_commit(path: str | os.PathLike | None = None,
+               ignore: tuple[str | os.PathLike, ...] = ()) -> str | None:
     """Commit de git de la copia de trabajo que contiene ``path``.
 
     Parámetros:
         path: una carpeta del repositorio; None = la de esta biblioteca (solo si es una copia
             de trabajo de git de la biblioteca, no un paquete instalado).
+        ignore: archivos cuyos cambios no cuentan como «sin confirmar» (p. ej. el propio
+            archivo de resultados que se está escribiendo: para repetir la orden que lo hizo
+            hay que borrar la versión confirmada).
 
     Devuelve:
         El hash completo, con ``-dirty`` al final si hay cambios sin confirmar en los archivos
@@ -99,5 +103,9 @@ def git_commit(path: str | os.PathLike | None = None) -> str | None:
     commit = git("rev-parse", "HEAD")
     if not commit:
         return None
-    dirty = git("status", "--porcelain", "--untracked-files=no")
+    top, excluded = git("rev-parse", "--show-toplevel"), []
+    for item in ignore if top else ():
+        with contextlib.suppress(OSError, ValueError):
+            excluded.append(":(top,exclude)" + Path(item).resolve().relative_to(Path(top).resolve()).as_posix())
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", ":/", *excluded)
     return commit + "-dirty" if dirty else commit

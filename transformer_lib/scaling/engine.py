@@ -214,15 +214,16 @@ def run_grid(
                 "model": common, "vocab_size": vocab_size, "data": _data_identity(data),
                 "planned": [s.key for s in specs]}
     check_grid_path(out, overwrite)
+    commit = git_commit(ignore=(out,))  # repetir la orden exige borrar el archivo confirmado
     if (out.exists() or out.is_symlink()) and not overwrite:
         results = _resume(out, identity)
     else:
-        meta = sweep_metadata(command=command, note=note, torch_threads=config.num_threads)
+        meta = {**sweep_metadata(command=command, note=note, torch_threads=config.num_threads), "git_commit": commit}
         results = {"schema": RESULTS_SCHEMA, **meta, **json_ready(identity), "runs": [], "complete": False}
         write_json_atomic(out, results)
     done = {r["key"] for r in results["runs"]}
     pending = [s for s in specs if s.key not in done]
-    environment = {**describe_environment(torch_threads=config.num_threads), "git_commit": git_commit()}
+    environment = {**describe_environment(torch_threads=config.num_threads), "git_commit": commit}
     cost = {s.key: estimate_seconds(s, config, vocab_size, len(data.val), common) for s in pending}
     write = log or tqdm.write
     if done:
