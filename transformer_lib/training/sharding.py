@@ -21,6 +21,7 @@ Desde la terminal (gloo en CPU; imprime un JSON por proceso 0)::
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 from dataclasses import asdict, dataclass
@@ -131,8 +132,15 @@ def run_sharded(steps: int = 5, batch_size: int = 8, seed: int = 0, config: GPTC
                 torch.distributed.all_reduce(loss)
                 loss /= env.world_size
             losses.append(round(float(loss.detach()), 6))
-        return {"rank": env.rank, "world_size": env.world_size, "params_total": total,
-                "params_local": local, "losses": losses, "sharded": env.enabled}
+        result = {"rank": env.rank, "world_size": env.world_size, "params_total": total,
+                  "params_local": local, "losses": losses, "sharded": env.enabled}
+        # Soltar el modelo repartido (y sus hilos de comunicación) antes de cerrar el grupo, y
+        # esperar a que todos lleguen: si no, un proceso puede abortar al salir.
+        del opt, model
+        gc.collect()
+        if env.enabled:
+            torch.distributed.barrier()
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
