@@ -33,8 +33,7 @@ import subprocess
 import sys
 import time
 
-from transformer_lib.environment import describe_environment, git_commit
-from transformer_lib.files import write_json_atomic
+from _results import ResultsLog
 
 RECIPE = ["--data", "quijote", "--n-layer", "4", "--n-head", "4", "--d-model", "128", "--block-size", "64",
           "--batch-size", "12", "--lr", "1e-3", "--dropout", "0", "--seed", "1337", "--device", "cpu",
@@ -79,16 +78,16 @@ def main() -> None:
     p.add_argument("extra", nargs="*", help="opciones adicionales para train (tras --), p. ej. el tamaño")
     args = p.parse_args()
     names = list(VARIANTS)
-    t0 = time.perf_counter()
-    rows = []
+    log = ResultsLog(args.out, {"rounds": args.rounds, "max_iters": args.max_iters, "extra": args.extra},
+                     threads=2, recipe=RECIPE)
     rates: dict[str, list[float]] = {name: [] for name in names}
     losses: dict[str, list[float]] = {name: [] for name in names}
     print(f"{'ronda':>5} {'variante':>8} {'tokens/s':>9} {'ms/paso':>8} {'s total':>8} {'val':>7}")
     for i in range(args.rounds):
         for name in names[i % len(names):] + names[:i % len(names)]:  # el orden rota en cada ronda
             r = run_once(*VARIANTS[name], args.max_iters, args.extra)
-            rows.append({"round": i + 1, "variant": name, "processes": VARIANTS[name][0],
-                         "threads": VARIANTS[name][1], **r})
+            log.add({"round": i + 1, "variant": name, "processes": VARIANTS[name][0],
+                     "threads": VARIANTS[name][1], **r})
             rates[name].append(r["tokens_per_s"])
             losses[name].append(r["val_loss"])
             print(f"{i + 1:>5} {name:>8} {r['tokens_per_s']:9.0f} {r['ms_per_iter']:8.2f} "
@@ -107,15 +106,7 @@ def main() -> None:
     print(f"Eficiencia de escalado con 2 núcleos (tokens/s ÷ (2 × los de 1×1)): "
           f"2 hilos {summary['efficiency_threads']:.0%}, 2 procesos DDP {summary['efficiency_ddp']:.0%}")
     print(json.dumps(summary, ensure_ascii=False))
-    if args.out:
-        argv = [a for a in sys.argv[1:]]
-        results = {"command": " ".join(["python", "benchmarks/bench_ddp.py", *argv]),
-                   "recipe": RECIPE, "environment": {**describe_environment(torch_threads=2), "git_commit": git_commit()},
-                   "rows": rows, "summary": summary, "complete": True,
-                   "wall_seconds": round(time.perf_counter() - t0, 1)}
-        write_json_atomic(args.out, results)
-        print(f"Resultados en {args.out}")
-
+    log.finish(summary=summary)
 
 if __name__ == "__main__":
     main()

@@ -17,11 +17,9 @@ Prueba rápida: ``python benchmarks/bench_sequence.py --quick`` (no escribe nada
 from __future__ import annotations
 
 import argparse
-import sys
-import time
 
-from transformer_lib.environment import describe_environment, git_commit
-from transformer_lib.files import write_json_atomic
+from _results import ResultsLog
+
 from transformer_lib.scaling.sequence import measure_sequence_step
 
 
@@ -41,12 +39,7 @@ def main() -> None:
     args = p.parse_args()
     if args.quick:
         args.T, args.reps, args.min_seconds, args.d_model, args.tokens = [16, 64], 2, 0.0, 32, 256
-    results = {"command": " ".join(["python", "benchmarks/bench_sequence.py", *sys.argv[1:]]),
-               "settings": {k: v for k, v in vars(args).items() if k != "out"},
-               "environment": {**describe_environment(torch_threads=max(args.threads)), "git_commit": git_commit()},
-               "rows": [], "complete": False}
-    rows = results["rows"]
-    t0 = time.perf_counter()
+    log = ResultsLog(args.out, {k: v for k, v in vars(args).items() if k != "out"}, threads=max(args.threads))
     print(f"{'modelo':>11} {'T':>5} {'hilos':>5} {'pasos sec.':>10} {'ms/paso':>9} {'tokens/s':>10} "
           f"{'GFLOP/s':>8} {'FLOP/contador':>13}")
     for T in args.T:
@@ -55,16 +48,12 @@ def main() -> None:
             for kind in args.models:
                 r = measure_sequence_step(kind, args.d_model, args.n_head, B, T, threads, args.reps,
                                           args.min_seconds)
-                rows.append(r)
+                log.add(r)  # caso a caso y de forma atómica: una interrupción no deja nada a medias
                 ratio = f"{r['flops_full_matrix'] / r['flops_counter']:.3f}" if r["flops_counter"] else "-"
                 print(f"{kind:>11} {T:>5} {threads:>5} {r['sequential_steps']:>10} {r['ms_per_step']:9.2f} "
                       f"{r['tokens_per_s']:10.0f} {r['gflops_per_s']:8.2f} {ratio:>13}", flush=True)
-        if args.out:  # caso a caso y de forma atómica: una interrupción no deja nada a medias
-            write_json_atomic(args.out, {**results, "wall_seconds": round(time.perf_counter() - t0, 1)})
-    if args.out:
-        results.update(complete=True, wall_seconds=round(time.perf_counter() - t0, 1))
-        write_json_atomic(args.out, results)
-        print(f"Resultados en {args.out} ({results['wall_seconds'] / 60:.1f} minutos)")
+    log.finish()
+
 
 if __name__ == "__main__":
     main()

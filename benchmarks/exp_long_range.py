@@ -13,13 +13,10 @@ Prueba rápida: ``python benchmarks/exp_long_range.py --quick`` (no escribe nada
 from __future__ import annotations
 
 import argparse
-import sys
-import time
 
 import torch
+from _results import ResultsLog
 
-from transformer_lib.environment import describe_environment, git_commit
-from transformer_lib.files import write_json_atomic
 from transformer_lib.scaling.long_range import RECALL_MODELS, RecallConfig, train_recall
 
 
@@ -45,25 +42,17 @@ def main() -> None:
     torch.set_num_threads(args.num_threads)
     config = RecallConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, d_model=args.d_model,
                           layers=args.layers, n_symbols=args.n_symbols, eval_batches=args.eval_batches)
-    results = {"command": " ".join(["python", "benchmarks/exp_long_range.py", *sys.argv[1:]]),
-               "settings": {k: v for k, v in vars(args).items() if k != "out"},
-               "environment": {**describe_environment(torch_threads=args.num_threads), "git_commit": git_commit()},
-               "rows": [], "complete": False}
-    t0 = time.perf_counter()
+    log = ResultsLog(args.out, {k: v for k, v in vars(args).items() if k != "out"}, threads=args.num_threads)
     print(f"{'modelo':>16} {'k':>4} {'semilla':>7} {'exactitud':>9} {'parámetros':>10} {'s':>6}")
     for k in args.k:
         for seed in args.seeds:
             for kind in args.models:
                 r = train_recall(kind, k, seed, config)
-                results["rows"].append(r)
+                log.add(r)  # fila a fila y de forma atómica: una interrupción no deja nada a medias
                 print(f"{kind:>16} {k:>4} {seed:>7} {r['accuracy']:9.3f} {r['params']:>10} "
                       f"{r['train_seconds']:6.1f}", flush=True)
-                if args.out:  # fila a fila y de forma atómica: una interrupción no deja nada a medias
-                    write_json_atomic(args.out, {**results, "wall_seconds": round(time.perf_counter() - t0, 1)})
-    if args.out:
-        results.update(complete=True, wall_seconds=round(time.perf_counter() - t0, 1))
-        write_json_atomic(args.out, results)
-        print(f"Resultados en {args.out} ({results['wall_seconds'] / 60:.1f} minutos)")
+    log.finish()
+
 
 if __name__ == "__main__":
     main()
