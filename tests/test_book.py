@@ -412,3 +412,22 @@ def test_spanish_bibliography_style() -> None:
     assert labels["vaswani2017"] == "Vaswani et al., 2017"
     assert labels["ioffe2015"] == "Ioffe y Szegedy, 2015"
     assert labels["elman1990"] == "Elman, 1990"
+
+
+def test_glued_texts_render_as_written() -> None:
+    # myst-nb pasa el text/plain de un glue por ast.literal_eval: un «2,15» sin comillas se
+    # convertiría en la tupla (2, 15). La clase Text de cada cuaderno debe dar un repr entre comillas.
+    import json
+
+    from myst_nb.core.variables import format_plain_text
+
+    for path in sorted((ROOT / "chapters").glob("*.ipynb")):
+        source = "\n".join("".join(c["source"]) for c in json.loads(path.read_text(encoding="utf-8"))["cells"]
+                           if c["cell_type"] == "code")
+        match = re.search(r"^class Text:\n(?:    .*\n|\n)+", source + "\n", flags=re.M)
+        if not match:
+            continue
+        namespace: dict = {}
+        exec(match.group(0), namespace)  # noqa: S102 (código del propio repositorio)
+        for text in ("2,15", "0,063", "81 %", "entre 171 y 379", "—"):
+            assert format_plain_text(repr(namespace["Text"](text)), "") == text, (path.name, text)
