@@ -1,18 +1,29 @@
-"""Benchmark del entrenamiento de referencia (issue #4): el GPT pequeño sobre el Quijote.
+"""Velocidad de entrenamiento, lado a lado con nanoGPT (issue #16).
 
-Ejecuta exactamente la orden de la línea de órdenes (en un proceso aparte, como lo haría una
-persona) y resume la última línea JSON:
+La receta es el GPT pequeño del curso sobre el Quijote: 4 bloques, 4 cabezas, d_model 128,
+contexto 64, lotes de 12, 2000 pasos, lr 1e-3 (calentamiento 100, coseno hasta lr/2), β₂ 0,99,
+recorte 1, dropout 0; la pérdida de validación sale de 200 lotes al final. Las dos partes
+corren como procesos aparte, como los lanzaría una persona, **intercaladas** ronda a ronda en
+la misma máquina, y se comparan las medianas del tiempo de reloj de cada proceso entero
+(importaciones, datos, compilación y evaluaciones incluidas):
 
-    python -m transformer_lib train --data quijote --n-layer 4 --n-head 4 --d-model 128 \\
-        --block-size 64 --batch-size 12 --max-iters 2000 --lr 1e-3 --dropout 0 --seed 1337 --out DIR
+- **nuestra**: ``python -m transformer_lib train`` con la receta y sus opciones por defecto
+  (``--precision auto``, ``--compile auto``);
+- **referencia**: con ``--nanogpt RUTA`` (una copia de https://github.com/karpathy/nanoGPT
+  fuera de este repositorio; aquí no se copia nada de su código), su propio ``train.py`` con la
+  misma receta sobre los mismos ids de entrenamiento y validación (los escribimos en su
+  formato, ``train.bin``/``val.bin``/``meta.pkl``, en una carpeta temporal). Sin ``--nanogpt``,
+  el mismo GPT construido con ``nn.TransformerEncoderLayer`` y un bucle de PyTorch sin más
+  (``benchmarks/_torch_gpt.py``).
 
-Objetivo: pérdida de validación <= 1.70 tras 2000 pasos en <= 70 s de entrenamiento en la CPU de
-2 núcleos del proyecto (nanoGPT: 1.689 en 71 s). Uso:
+También mide el ritmo de la máquina multiplicando matrices (fp32 y bf16) y da el paso de
+entrenamiento como fracción de ese ritmo. Uso::
 
-    TRANSFORMER_LIB_DATA=/ruta/a/data python benchmarks/bench_train.py [--precision fp32 bf16] \\
-        [--repeat 1] [--max-iters 2000] [--threads 2]
+    TRANSFORMER_LIB_DATA=/ruta/a/data python benchmarks/bench_train.py \\
+        [--nanogpt ~/nanoGPT] [--nanogpt-compile False True] [--rounds 3] [--max-iters 2000] \\
+        [--ours '' '--precision fp32' ...] [--out results/train_speed.json]
 
-No es un test: tarda alrededor de un minuto por ejecución y su tiempo depende de la máquina.
+No es un test: cada ronda tarda unos minutos y el resultado depende de la máquina.
 """
 
 from __future__ import annotations
@@ -20,49 +31,188 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
+import re
+import shlex
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
-RECIPE = ["--data", "quijote", "--n-layer", "4", "--n-head", "4", "--d-model", "128",
-          "--block-size", "64", "--batch-size", "12", "--lr", "1e-3", "--dropout", "0",
-          "--seed", "1337"]
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _results import ResultsLog  # noqa: E402
+
+from transformer_lib.data import prepare_quijote  # noqa: E402
+from transformer_lib.models import GPTConfig  # noqa: E402
+from transformer_lib.scaling import flops_per_token, matmul_rate  # noqa: E402
+
+# La receta, en las dos grafías. Las evaluaciones: al principio y al final, 200 lotes por parte
+# (nanoGPT evalúa en el paso 0 y cada eval_interval; nosotros al principio y al final).
+MODEL = dict(n_layer=4, n_head=4, d_model=128, block_size=64)
+RECIPE = dict(batch_size=12, lr=1e-3, min_lr=5e-4, warmup_iters=100, beta2=0.99, grad_clip=1.0,
+              weight_decay=0.0, dropout=0.0, eval_iters=200, seed=1337)
 
 
-def run_once(precision: str, max_iters: int, threads: int | None, extra: list[str]) -> dict:
-    with tempfile.TemporaryDirectory() as out:
-        cmd = [sys.executable, "-m", "transformer_lib", "train", *RECIPE, "--max-iters", str(max_iters),
-               "--precision", precision, "--out", out, "--no-progress", *extra]
-        if threads:
-            cmd += ["--num-threads", str(threads)]
-        env = dict(os.environ, TQDM_DISABLE="1")
-        t0 = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-        wall = time.perf_counter() - t0
+def ours_command(max_iters: int, out: str, extra: list[str]) -> list[str]:
+    """La orden de ``python -m transformer_lib train`` con la receta."""
+    r = RECIPE
+    return [sys.executable, "-m", "transformer_lib", "train", "--data", "quijote",
+            "--n-layer", str(MODEL["n_layer"]), "--n-head", str(MODEL["n_head"]),
+            "--d-model", str(MODEL["d_model"]), "--block-size", str(MODEL["block_size"]),
+            "--batch-size", str(r["batch_size"]), "--max-iters", str(max_iters), "--lr", str(r["lr"]),
+            "--min-lr", str(r["min_lr"]), "--warmup-iters", str(r["warmup_iters"]),
+            "--beta2", str(r["beta2"]), "--grad-clip", str(r["grad_clip"]),
+            "--weight-decay", str(r["weight_decay"]), "--dropout", str(r["dropout"]),
+            "--eval-interval", str(max_iters), "--eval-iters", str(r["eval_iters"]),
+            "--final-eval-iters", str(r["eval_iters"]), "--seed", str(r["seed"]),
+            "--out", out, "--no-progress", *extra]
+
+
+def nanogpt_command(checkout: Path, max_iters: int, compile_: bool) -> list[str]:
+    """La orden del ``train.py`` de nanoGPT con la misma receta (sus opciones ``--clave=valor``)."""
+    r, m = RECIPE, MODEL
+    options = dict(dataset="quijote", out_dir="out", device="cpu", dtype="float32", compile=compile_,
+                   n_layer=m["n_layer"], n_head=m["n_head"], n_embd=m["d_model"],
+                   block_size=m["block_size"], bias=True, dropout=r["dropout"],
+                   batch_size=r["batch_size"], gradient_accumulation_steps=1,
+                   max_iters=max_iters, lr_decay_iters=max_iters, learning_rate=r["lr"],
+                   min_lr=r["min_lr"], warmup_iters=r["warmup_iters"], beta2=r["beta2"],
+                   grad_clip=r["grad_clip"], weight_decay=r["weight_decay"],
+                   eval_interval=max_iters, eval_iters=r["eval_iters"], log_interval=max_iters,
+                   always_save_checkpoint=False)
+    return [sys.executable, str(checkout / "train.py"), *(f"--{k}={v}" for k, v in options.items())]
+
+
+def write_nanogpt_data(folder: Path, checkout: Path) -> None:
+    """Los ids del Quijote (los de nuestra partición) en el formato de nanoGPT, en ``folder``."""
+    data = prepare_quijote()
+    target = folder / "data" / "quijote"
+    target.mkdir(parents=True)
+    if max(int(data.train.max()), int(data.val.max())) >= 2**16:
+        raise SystemExit("nanoGPT guarda los ids en uint16: el vocabulario no cabe.")
+    np.asarray(data.train, dtype=np.uint16).tofile(target / "train.bin")
+    np.asarray(data.val, dtype=np.uint16).tofile(target / "val.bin")
+    with open(target / "meta.pkl", "wb") as f:
+        pickle.dump({"vocab_size": data.tokenizer.vocab_size}, f)
+    # train.py lee configurator.py de la carpeta de trabajo: un enlace a la copia de nanoGPT.
+    (folder / "configurator.py").symlink_to(checkout / "configurator.py")
+
+
+def timed(cmd: list[str], cwd: str | None = None) -> tuple[float, subprocess.CompletedProcess]:
+    env = dict(os.environ, TQDM_DISABLE="1", PYTHONPATH=str(ROOT))
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
+    wall = time.perf_counter() - t0
     if proc.returncode != 0:
-        raise SystemExit(f"La orden falló ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    result["wall_seconds"] = round(wall, 2)
-    return result
+        raise SystemExit(f"La orden falló ({proc.returncode}): {shlex.join(cmd)}\n{proc.stderr.strip()[-3000:]}")
+    return wall, proc
+
+
+def run_ours(max_iters: int, extra: list[str]) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        wall, proc = timed(ours_command(max_iters, str(Path(tmp) / "ckpt"), extra))
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {"wall_s": round(wall, 2), "val_loss": summary["val_loss"], "ms_per_iter": summary["ms_per_iter"],
+            "precision": summary.get("precision"), "compile": summary.get("compile"),
+            "compile_s": summary.get("compile_seconds"), "choice": summary.get("precision_choice")}
+
+
+def run_nanogpt(checkout: Path, folder: Path, max_iters: int, compile_: bool) -> dict:
+    wall, proc = timed(nanogpt_command(checkout, max_iters, compile_), cwd=str(folder))
+    evals = re.findall(r"step (\d+): train loss ([\d.]+), val loss ([\d.]+)", proc.stdout)
+    if not evals or int(evals[-1][0]) != max_iters:
+        raise SystemExit(f"No encuentro la evaluación final de nanoGPT en su salida:\n{proc.stdout[-2000:]}")
+    times = [float(t) for t in re.findall(r"time ([\d.]+)ms", proc.stdout)]
+    return {"wall_s": round(wall, 2), "val_loss": float(evals[-1][2]),
+            "ms_last_iter": times[-1] if times else None}
+
+
+def run_torch(max_iters: int) -> dict:
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "_torch_gpt.py"), "--max-iters", str(max_iters),
+           "--recipe", json.dumps({**MODEL, **RECIPE})]
+    wall, proc = timed(cmd)
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {"wall_s": round(wall, 2), "val_loss": summary["val_loss"], "ms_per_iter": summary["ms_per_iter"]}
+
+
+def median(rows: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in rows)
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description="Benchmark del GPT de referencia sobre el Quijote.")
-    p.add_argument("--precision", nargs="+", default=["auto"], help="precisiones a comparar")
-    p.add_argument("--repeat", type=int, default=1, help="repeticiones de cada variante")
+    p = argparse.ArgumentParser(description="Velocidad de entrenamiento frente a nanoGPT (o torch.nn).")
+    p.add_argument("--nanogpt", type=Path, default=None, help="copia de nanoGPT (fuera del repositorio)")
+    p.add_argument("--nanogpt-compile", nargs="+", default=["False"], choices=["False", "True"],
+                   help="variantes de nanoGPT: compile=False (su receta para CPU) y/o True")
+    p.add_argument("--ours", nargs="+", default=[""],
+                   help="variantes nuestras: opciones extra de train entre comillas ('' = por defecto)")
+    p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--max-iters", type=int, default=2000)
-    p.add_argument("--threads", type=int, default=None)
-    p.add_argument("extra", nargs="*", help="opciones adicionales para train (tras --)")
+    p.add_argument("--out", default=None, help="archivo JSON de resultados (p. ej. results/train_speed.json)")
     args = p.parse_args()
-    print(f"{'precisión':>9} {'val':>7} {'train':>7} {'s entren.':>9} {'s total':>8} "
-          f"{'ms/paso':>8} {'tokens/s':>9}")
-    for _ in range(args.repeat):
-        for precision in args.precision:
-            r = run_once(precision, args.max_iters, args.threads, args.extra)
-            print(f"{precision:>9} {r['val_loss']:7.4f} {r['train_loss']:7.4f} {r['seconds']:9.1f} "
-                  f"{r['wall_seconds']:8.1f} {r['ms_per_iter']:8.2f} {r['tokens_per_s']:9.0f}", flush=True)
-            print(json.dumps(r, ensure_ascii=False), flush=True)
+    if args.nanogpt is not None:
+        args.nanogpt = args.nanogpt.expanduser().resolve()
+        if not (args.nanogpt / "train.py").is_file():
+            raise SystemExit(f"{args.nanogpt} no parece una copia de nanoGPT: no tiene train.py.")
+        if ROOT in args.nanogpt.parents or args.nanogpt == ROOT:
+            raise SystemExit(f"La copia de nanoGPT ({args.nanogpt}) debe estar fuera de este repositorio.")
+    threads = torch.get_num_threads()
+    config = GPTConfig(vocab_size=prepare_quijote().tokenizer.vocab_size, **MODEL)
+    step_flops = flops_per_token(config) * RECIPE["batch_size"] * MODEL["block_size"]
+    rates = {dtype: matmul_rate(getattr(torch, dtype)) for dtype in ("float32", "bfloat16")}
+    print(f"Máquina: {threads} hilos; matmul 1024² fp32 {rates['float32'] / 1e9:.0f} GFLOP/s, "
+          f"bf16 {rates['bfloat16'] / 1e9:.0f} GFLOP/s; un paso son {step_flops / 1e9:.2f} GFLOP")
+
+    refs = ([f"nanogpt compile={c}" for c in args.nanogpt_compile] if args.nanogpt else ["torch.nn"])
+    ours = [f"ours {x}".strip() for x in args.ours]
+    log = ResultsLog(args.out, vars(args) | {"nanogpt": str(args.nanogpt) if args.nanogpt else None},
+                     threads, recipe={**MODEL, **RECIPE}, matmul_flops=rates, step_flops=step_flops)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        if args.nanogpt:
+            write_nanogpt_data(folder, args.nanogpt)
+        for rnd in range(args.rounds):
+            order = refs + ours if rnd % 2 == 0 else ours + refs  # intercaladas, y alternando quién va antes
+            for name in order:
+                if name.startswith("nanogpt"):
+                    row = run_nanogpt(args.nanogpt, folder, args.max_iters, name.endswith("True"))
+                elif name == "torch.nn":
+                    row = run_torch(args.max_iters)
+                else:
+                    row = run_ours(args.max_iters, shlex.split(args.ours[ours.index(name)]))
+                row = {"round": rnd, "variant": name, **row}
+                log.add(row)
+                print(json.dumps(row, ensure_ascii=False), flush=True)
+
+    print(f"\nMedianas de {args.rounds} rondas ({args.max_iters} pasos; tiempo de reloj del proceso entero):")
+    best_ref = min(refs, key=lambda n: median([r for r in log.rows if r["variant"] == n], "wall_s"))
+    ref_wall = median([r for r in log.rows if r["variant"] == best_ref], "wall_s")
+    summary = {}
+    for name in refs + ours:
+        rows = [r for r in log.rows if r["variant"] == name]
+        wall, val = median(rows, "wall_s"), median(rows, "val_loss")
+        line = f"  {name:<28} {wall:7.1f} s   val {val:.4f}"
+        entry = {"wall_s": wall, "val_loss": val}
+        if name in ours:
+            ms = median(rows, "ms_per_iter")
+            achieved = step_flops / (ms / 1e3)
+            entry |= {"ms_per_iter": ms, "speedup_vs_" + best_ref.replace(" ", "_"): round(ref_wall / wall, 3),
+                      "fraction_fp32_peak": achieved / rates["float32"],
+                      "fraction_bf16_peak": achieved / rates["bfloat16"]}
+            line += (f"   {ms:.2f} ms/paso = {achieved / 1e9:.0f} GFLOP/s "
+                     f"({achieved / rates['float32']:.0%} del matmul fp32, {achieved / rates['bfloat16']:.0%} "
+                     f"del bf16)   × {ref_wall / wall:.2f} frente a {best_ref}")
+        summary[name] = entry
+        print(line)
+    log.finish(summary=summary, reference=best_ref)
 
 
 if __name__ == "__main__":

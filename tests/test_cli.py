@@ -3,6 +3,7 @@ generar y barrer tamaños."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shlex
@@ -177,6 +178,9 @@ def test_same_recipe_builds_same_model_and_run_in_train_and_sweep():
             _parse("train", *recipe, "--n-layer", "2", "--n-head", "2", "--d-model", "32"))
         sweep_args = _parse("sweep", *recipe, "--sizes", "2,2,32")
         sweep_kwargs, sweep_config = recipe_from_args(sweep_args)
+        if not recipe:  # la única diferencia: train mide la precisión; sweep, fp32 (archivos repetibles)
+            assert (train_config.precision, sweep_config.precision) == ("auto", "fp32")
+            train_config = dataclasses.replace(train_config, precision="fp32")
         assert train_config == sweep_config
         (size,) = parse_sizes(sweep_args.sizes)
         assert size.gpt_config(92, **sweep_kwargs) == GPTConfig(vocab_size=92, **train_kwargs)
@@ -190,7 +194,7 @@ def test_recipe_defaults_come_from_the_dataclasses():
 
     for command in ("train", "sweep"):
         gpt_kwargs, config = recipe_from_args(_parse(command))
-        assert config == TrainConfig()
+        assert config == TrainConfig(precision="auto" if command == "train" else "fp32")
         assert GPTConfig(vocab_size=92, **gpt_kwargs) == GPTConfig(vocab_size=92)
         assert gpt_kwargs["tie_weights"] is GPTConfig(vocab_size=1).tie_weights is True
 

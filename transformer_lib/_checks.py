@@ -7,6 +7,9 @@ dentro de PyTorch.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import torch
 
 ACTIVATIONS = ("relu", "gelu", "gelu_tanh")
@@ -63,6 +66,24 @@ def check_mask(mask: torch.Tensor, scores_shape: torch.Size | tuple[int, ...]) -
         )
 
 
+_checked_depth = 0
+
+
+@contextlib.contextmanager
+def token_ids_checked() -> Iterator[None]:
+    """Dentro del bloque, :func:`check_token_ids` no lee los valores (sí el tipo).
+
+    Para bucles cuyos datos ya se comprobaron enteros una vez (el entrenamiento de texto):
+    así cada paso no espera a la GPU para leer el mínimo y el máximo.
+    """
+    global _checked_depth
+    _checked_depth += 1
+    try:
+        yield
+    finally:
+        _checked_depth -= 1
+
+
 def check_token_ids(idx: torch.Tensor, vocab_size: int, name: str = "idx") -> None:
     """Comprueba que ``idx`` sea un tensor de enteros dentro del vocabulario."""
     if not isinstance(idx, torch.Tensor):
@@ -72,7 +93,9 @@ def check_token_ids(idx: torch.Tensor, vocab_size: int, name: str = "idx") -> No
             f"{name} debe contener índices de tokens enteros (torch.long) y tiene dtype "
             f"{idx.dtype}."
         )
-    if idx.numel() == 0:
+    # Los valores se leen en la CPU (en GPU, una espera por llamada), así que se saltan donde ya
+    # se comprobaron (:func:`token_ids_checked`) o dentro de torch.compile (cortaría el grafo).
+    if torch.compiler.is_compiling() or _checked_depth or idx.numel() == 0:
         return
     lo, hi = int(idx.min()), int(idx.max())
     if lo < 0 or hi >= vocab_size:

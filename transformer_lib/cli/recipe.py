@@ -27,7 +27,7 @@ from ..feedforward import FFNS
 from ..models import GPTConfig
 from ..models.gpt import POSITIONS
 from ..normalization import NORMS
-from ..training import TrainConfig
+from ..training import PRECISIONS, TrainConfig
 from .parser import non_negative_float, non_negative_int, positive_float, positive_int
 
 DATASETS = ("quijote",)
@@ -107,8 +107,12 @@ TRAIN_FLAGS: dict[str, Flag] = {
     "final_eval_iters": Flag("lotes de la evaluación final (0 = los de --eval-iters)", non_negative_int),
     "seed": Flag("semilla (inicialización, lotes y evaluación)", int),
     "device": Flag("cpu, cuda o mps (por defecto, el mejor disponible)", metavar="DISPOSITIVO"),
-    "precision": Flag("auto = bf16 si el hardware lo calcula de forma nativa (GPU CUDA, CPU con "
-                      "AVX512-BF16 o AMX) y fp32 en otro caso", choices=("auto", "fp32", "bf16")),
+    "precision": Flag("auto = cronometra unos pasos de cada candidata en esta máquina y usa la más "
+                      "rápida (el resumen dice cuál y sus tiempos); tf32 solo en CUDA; bf16-math = "
+                      "bf16 con la atención «math», que en CPU gana con contextos cortos",
+                      choices=PRECISIONS),
+    "compile": Flag("compilar el paso con torch.compile (el primer paso tarda más: el resumen lo da "
+                    "aparte, en compile_seconds; en CPU no acelera este GPT)"),
     "num_threads": Flag("hilos de PyTorch en CPU (por defecto, los que haya; 1 rinde más en una "
                         "máquina compartida)", positive_int, aliases=("--threads",)),
     "progress": Flag("barra de progreso"),
@@ -132,9 +136,10 @@ def _add_bool_flag(parser, name: str, default: bool, help: str) -> argparse.Acti
     return action
 
 
-def _add_flags(group, cls: type, flags: dict[str, Flag]) -> None:
-    """Declara las opciones de ``flags`` con los valores por defecto de los campos de ``cls``."""
-    defaults = {f.name: f.default for f in fields(cls)}
+def _add_flags(group, cls: type, flags: dict[str, Flag], overrides: dict[str, Any] | None = None) -> None:
+    """Declara las opciones de ``flags`` con los valores por defecto de los campos de ``cls``
+    (o los de ``overrides``)."""
+    defaults = {f.name: f.default for f in fields(cls)} | (overrides or {})
     for name, flag in flags.items():
         default = defaults[name]
         if default is MISSING:
@@ -149,13 +154,17 @@ def _add_flags(group, cls: type, flags: dict[str, Flag]) -> None:
                                default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
-def add_recipe_arguments(parser: argparse.ArgumentParser, model_size: bool = False) -> None:
+def add_recipe_arguments(parser: argparse.ArgumentParser, model_size: bool = False,
+                         defaults: dict[str, Any] | None = None) -> None:
     """Declara las opciones de la receta: datos, modelo y entrenamiento.
 
     Parámetros:
         parser: el analizador del subcomando.
         model_size: si se declaran también ``--n-layer``, ``--n-head``, ``--d-model`` y
             ``--d-ff`` (en ``train``; en ``sweep`` el tamaño lo da ``--sizes``).
+        defaults: valores por defecto distintos de los de ``TrainConfig`` (``train`` usa
+            ``precision="auto"``; ``sweep`` se queda en fp32, para que repetir un barrido dé
+            el mismo archivo).
     """
     g = parser.add_argument_group("datos")
     g.add_argument("--data", default=DATASETS[0], choices=DATASETS, help="conjunto de datos")
@@ -168,7 +177,7 @@ def add_recipe_arguments(parser: argparse.ArgumentParser, model_size: bool = Fal
                    help="tamaño del vocabulario BPE (por defecto 1024; solo con --tokenizer bpe)")
     g = parser.add_argument_group("modelo")
     _add_flags(g, GPTConfig, {**(SIZE_FLAGS if model_size else {}), **MODEL_FLAGS})
-    _add_flags(parser.add_argument_group("entrenamiento"), TrainConfig, TRAIN_FLAGS)
+    _add_flags(parser.add_argument_group("entrenamiento"), TrainConfig, TRAIN_FLAGS, defaults)
 
 
 def recipe_from_args(args: argparse.Namespace) -> tuple[dict[str, Any], TrainConfig]:

@@ -22,7 +22,6 @@ from ..models import GPT, GPTConfig
 from ..training.checkpoint import check_checkpoint_path, save_checkpoint
 from ..training.distributed import DistributedEnv, check_batch_split, main_first, process_group
 from ..training.loop import train
-from ..training.precision import resolve_precision
 from ..utils import get_device
 from .recipe import add_recipe_arguments, prepare_data, recipe_from_args
 
@@ -31,7 +30,7 @@ HELP = "entrena un GPT de caracteres sobre el Quijote"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declara las opciones de ``train``: la receta completa (con el tamaño) y ``--out``."""
-    add_recipe_arguments(parser, model_size=True)
+    add_recipe_arguments(parser, model_size=True, defaults={"precision": "auto"})
     g = parser.add_argument_group("salida")
     g.add_argument("--out", default=None, metavar="CARPETA", help="carpeta donde guardar el checkpoint (si no se da, no se guarda); "
                    "no debe existir o debe estar vacía")
@@ -76,7 +75,10 @@ def run(args: argparse.Namespace) -> int:
         "params": counts.total,
         "non_embedding_params": counts.non_embedding,
         "device": str(device),
-        "precision": resolve_precision(device, config.precision),
+        "precision": history.precision,
+        "precision_ms": history.precision_ms,
+        "compile": config.compile,
+        "compile_seconds": round(history.compile_seconds, 2),
         "checkpoint": str(args.out) if args.out else None,
     }
     print(json.dumps(result, ensure_ascii=False))

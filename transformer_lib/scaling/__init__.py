@@ -58,7 +58,7 @@ from .fitting import (
     fit_power_law_with_offset,
 )
 from .grids import *  # noqa: F403 (los nombres de grids.__all__)
-from .hardware import GPU_PEAK_FLOPS, gpu_peak_flops, mfu
+from .hardware import GPU_PEAK_FLOPS, gpu_peak_flops, matmul_rate, mfu
 from .laws import (
     BESIROGLU2024,
     CHINCHILLA2022,
@@ -99,6 +99,7 @@ __all__ = [
     "training_flops",
     "FlopMeasurement",
     "measure_flops",
+    "matmul_rate",
     "mfu",
     "gpu_peak_flops",
     "kaplan_loss_n",

@@ -75,3 +75,44 @@ def gpu_peak_flops(name: str | None = None, default: float | None = None) -> flo
         if key.lower() in name.lower():
             return peak
     return default
+
+
+def matmul_rate(dtype: torch.dtype = torch.float32, size: int = 1024, repeats: int = 20,
+                device: str | torch.device = "cpu") -> float:
+    """Ritmo medido de esta máquina multiplicando matrices cuadradas, en FLOP/s.
+
+    Es la referencia honesta de una CPU, que no tiene hoja de datos con su pico: la mediana
+    de ``repeats`` productos ``size × size`` (2·size³ FLOPs cada uno) con los hilos actuales de
+    PyTorch, tras dos de calentamiento.
+
+    Parámetros:
+        dtype: ``torch.float32``, ``torch.bfloat16`` o ``torch.float16``.
+        size: lado de las matrices.
+        repeats: productos cronometrados.
+        device: dónde multiplicar.
+
+    Devuelve:
+        FLOP/s (la mediana).
+    """
+    import statistics
+    import time
+
+    if dtype not in (torch.float32, torch.bfloat16, torch.float16):
+        raise ValueError(f"matmul_rate mide float32, bfloat16 o float16, no {dtype}.")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(f"size debe ser un entero positivo y es {size!r}.")
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats debe ser un entero positivo y es {repeats!r}.")
+    device = torch.device(device)
+    gen = torch.Generator().manual_seed(0)
+    a, b = (torch.randn(size, size, generator=gen).to(device=device, dtype=dtype) for _ in range(2))
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    times = []
+    for i in range(repeats + 2):
+        sync()
+        t0 = time.perf_counter()
+        a @ b
+        sync()
+        if i >= 2:
+            times.append(time.perf_counter() - t0)
+    return 2 * size**3 / statistics.median(times)

@@ -4,8 +4,9 @@ Un módulo por idea:
 
 - ``config``: :class:`TrainConfig` (todos los hiperparámetros en un dataclass) y :func:`lr_at`
   (el calendario de la tasa de aprendizaje).
-- ``precision``: fp32 o autocast bf16 (:func:`resolve_precision`, :func:`cpu_has_fast_bf16`,
-  :func:`make_autocast`).
+- ``precision``: fp32, tf32, autocast bf16 y la elección midiendo de ``"auto"``
+  (:class:`PrecisionPlan`, :func:`candidate_precisions`, :func:`choose_precision`,
+  :func:`measure_precisions`, :func:`resolve_precision`, :func:`cpu_has_fast_bf16`).
 - ``sources``: de dónde salen los lotes (texto o una función ``get_batch(split)``).
 - ``loop``: :func:`train`, el bucle. Por defecto entrena un GPT sobre texto
   (``data=(train_ids, val_ids)``), pero acepta cualquier fuente de lotes ``get_batch(split)`` y
@@ -50,7 +51,7 @@ from .checkpoint import (
     load_weights,
     save_checkpoint,
 )
-from .config import PRECISIONS, TrainConfig, lr_at
+from .config import TrainConfig, lr_at
 from .distributed import (
     DistributedEnv,
     broadcast_from_main,
@@ -63,7 +64,15 @@ from .distributed import (
 )
 from .history import History
 from .loop import estimate_loss, make_optimizer, train
-from .precision import cpu_has_fast_bf16, make_autocast, resolve_precision
+from .precision import (
+    PRECISIONS,
+    PrecisionPlan,
+    candidate_precisions,
+    choose_precision,
+    cpu_has_fast_bf16,
+    measure_precisions,
+    resolve_precision,
+)
 from .sharding import BYTES_PER_PARAMETER, MemoryPerRank, run_sharded, training_memory
 
 __all__ = [
@@ -76,7 +85,10 @@ __all__ = [
     "MemoryPerRank",
     "run_sharded",
     "training_memory",
-    "make_autocast",
+    "PrecisionPlan",
+    "candidate_precisions",
+    "choose_precision",
+    "measure_precisions",
     "make_optimizer",
     "estimate_loss",
     "train",

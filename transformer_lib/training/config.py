@@ -7,8 +7,7 @@ from dataclasses import dataclass
 
 from .._checks import check_int
 from ..utils import DictConvertible
-
-PRECISIONS = ("fp32", "bf16", "auto")
+from .precision import PRECISIONS
 
 
 @dataclass
@@ -33,9 +32,13 @@ class TrainConfig(DictConvertible):
             gradientes se suman antes del paso de AdamW): ahorra memoria sin cambiar la
             cuenta, porque la pérdida es una media. ``batch_size`` debe ser múltiplo de
             procesos × ``grad_accum_steps``.
-        precision: "fp32", "bf16" (autocast bf16 en CPU o GPU) o "auto" (bf16 donde el hardware
-            lo calcula de forma nativa: GPU CUDA con bf16 o CPU con AVX512-BF16/AMX; fp32 en
-            otro caso, p. ej. Apple MPS).
+        precision: "fp32"; "tf32" (solo CUDA); "bf16" (autocast bf16 en CPU o GPU);
+            "bf16-math" (bf16 con la atención «math», más rápida en CPU con contextos cortos) o
+            "auto": cronometra unos pasos de cada candidata en esta máquina y se queda con la
+            más rápida (ver :mod:`~transformer_lib.training.precision`; el historial dice cuál).
+        compile: compilar el paso con ``torch.compile`` (la primera vez tarda; el historial
+            separa ese tiempo en ``compile_seconds``). En la CPU del curso no acelera: por
+            defecto, no.
         eval_interval: cada cuántos pasos se estima la pérdida (0 = solo al final).
         eval_iters: lotes con los que se estima la pérdida durante el entrenamiento (siempre los
             mismos, fijados con la semilla, para que la curva no tiemble por el muestreo).
@@ -61,6 +64,7 @@ class TrainConfig(DictConvertible):
     grad_clip: float = 1.0
     grad_accum_steps: int = 1
     precision: str = "fp32"
+    compile: bool = False
     eval_interval: int = 500
     eval_iters: int = 20
     final_eval_iters: int = 200
@@ -87,6 +91,8 @@ class TrainConfig(DictConvertible):
                              f"grad_accum_steps={self.grad_accum_steps}.")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision debe ser una de {PRECISIONS} y es {self.precision!r}.")
+        if not isinstance(self.compile, bool):
+            raise ValueError(f"TrainConfig.compile debe ser True o False y es {self.compile!r}.")
 
 
 def lr_at(step: int, config: TrainConfig) -> float:

@@ -21,6 +21,11 @@ class History(DictConvertible):
         eval_seconds: segundos dedicados a evaluar.
         tokens: tokens procesados en entrenamiento.
         tokens_per_s: tokens / seconds.
+        precision: la precisión con la que se entrenó (la elegida, si se pidió "auto").
+        precision_ms: con "auto", los milisegundos por paso que midió cada candidata.
+        precision_seconds: segundos que costó medirlas.
+        compile_seconds: con ``compile``, lo que tardó de más el primer paso (la compilación);
+            no cuenta en ``seconds``.
     """
 
     steps: list[int] = field(default_factory=list)
@@ -32,6 +37,10 @@ class History(DictConvertible):
     seconds: float = 0.0
     eval_seconds: float = 0.0
     tokens: int = 0
+    precision: str = ""
+    precision_ms: dict[str, float] = field(default_factory=dict)
+    precision_seconds: float = 0.0
+    compile_seconds: float = 0.0
 
     @property
     def tokens_per_s(self) -> float:

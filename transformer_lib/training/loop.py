@@ -32,10 +32,11 @@ from .distributed import (
     wrap_model,
 )
 from .history import History
-from .precision import make_autocast
+from .precision import PrecisionPlan, candidate_precisions, measure_precisions, resolve_precision
 from .sources import (
     FixedBatches,
     Source,
+    checked_text_data,
     count_tokens,
     default_loss,
     generic_sources,
@@ -81,16 +82,17 @@ def loss_sum(model: nn.Module, batches: list, loss_fn: LossFn = default_loss, au
     """
     was_training = model.training
     model.eval()
-    total, weight = 0.0, 0
+    total, weight = None, 0
     ctx = autocast or contextlib.nullcontext
     for batch in batches:
         with ctx():
             loss = loss_fn(model, batch)
         w = count_tokens(batch) or 1
-        total += float(loss) * w
+        term = loss.detach().double() * w  # se suma en el dispositivo: una sola espera al final
+        total = term if total is None else total + term
         weight += w
     model.train(was_training)
-    return total, weight
+    return (0.0 if total is None else float(total)), weight
 
 
 def estimate_loss(model: nn.Module, batches: list, loss_fn: LossFn = default_loss, autocast=None) -> float:
@@ -102,8 +104,8 @@ def estimate_loss(model: nn.Module, batches: list, loss_fn: LossFn = default_los
         model: el modelo; al terminar vuelve al modo (entrenamiento o evaluación) que tenía.
         batches: los lotes, ya en el dispositivo del modelo.
         loss_fn: ``loss_fn(model, lote) -> escalar``.
-        autocast: fábrica de contextos de :func:`~transformer_lib.training.make_autocast`;
-            None = sin autocast.
+        autocast: fábrica de contextos para la pasada (p. ej. ``lambda: plan.evaluation(device)``
+            con un :class:`~transformer_lib.training.PrecisionPlan`); None = fp32 tal cual.
 
     Devuelve:
         La pérdida media.
@@ -118,18 +120,58 @@ class _Run:
     Con varios procesos (``env.enabled``), ``ddp`` es el modelo envuelto en
     ``DistributedDataParallel`` (el que calcula la pérdida, para que se sumen los gradientes) y
     ``model`` el de dentro (el que se evalúa y se da al callback).
+
+    Las pérdidas de cada paso se quedan en el dispositivo (``pending``) y se leen de una vez
+    (:meth:`flush`) cada ``LOG_EVERY`` pasos, al evaluar y al final: leerlas en cada paso
+    obligaría a esperar a la GPU (y, con varios procesos, a un all-reduce) en cada paso. Con
+    callback se leen en cada paso, porque el callback puede mirar el historial.
     """
 
+    LOG_EVERY = 50
+
     def __init__(self, model: nn.Module, config: TrainConfig, sources: tuple[Source, FixedBatches],
-                 loss_fn: LossFn, optimizer: torch.optim.Optimizer, autocast, callback: Callback | None,
-                 env: DistributedEnv, device: torch.device):
+                 loss_fn: LossFn, optimizer: torch.optim.Optimizer, callback: Callback | None,
+                 env: DistributedEnv, device: torch.device, text: bool):
         self.model, self.config, self.loss_fn, self.optimizer = model, config, loss_fn, optimizer
         self.next_batch, self.fixed_batches = sources
-        self.autocast, self.callback = autocast, callback
-        self.env, self.device = env, device
+        self.callback, self.env, self.device, self.text = callback, env, device, text
         self.ddp = wrap_model(model, env, device)
         self.history = History()
         self.eval_sets = self.fixed_batches(config.eval_iters, config.seed + 1)
+        self.pending: list[torch.Tensor] = []
+        self.plan = self.choose_plan()
+        self.history.precision = self.plan.name
+        self.step_model = torch.compile(self.ddp) if config.compile else self.ddp
+        self.autocast = lambda: self.plan.evaluation(self.device)
+
+    # ----------------------------------------------------------------- precisión
+
+    def probe_batch(self):
+        """Un micro-lote de entrenamiento de este proceso para cronometrar, sin tocar la fuente."""
+        cfg = self.config
+        if self.text:  # un lote de tamaño B con su propia semilla
+            batch = self.fixed_batches(1, cfg.seed + 3)["train"][0]
+        else:  # el primero de los fijos (ya sacado): pedir otro cambiaría los lotes del entrenamiento
+            batch = self.eval_sets["train"][0]
+        local = shard(batch, self.env.rank, self.env.world_size)
+        return to_device(shard(local, 0, cfg.grad_accum_steps), self.device)
+
+    def choose_plan(self) -> PrecisionPlan:
+        """La precisión pedida, o con "auto" la más rápida midiendo pasos sobre una copia."""
+        if self.config.precision != "auto":
+            return resolve_precision(self.device, self.config.precision)
+        candidates = candidate_precisions(self.device)
+        if len(candidates) == 1:
+            return candidates[0]
+        t0 = time.perf_counter()
+        best, ms = measure_precisions(self.model, self.loss_fn, self.probe_batch(), self.device, candidates)
+        # Todos los procesos entrenan con lo que midió el 0 (si no, dejarían de ser el mismo run).
+        name, ms = broadcast_from_main((best.name, ms), self.env)
+        self.history.precision_ms = ms
+        self.history.precision_seconds = round(time.perf_counter() - t0, 3)
+        return PrecisionPlan(name)
+
+    # ----------------------------------------------------------------- evaluación
 
     def mean_loss(self, batches: list) -> float:
         """Pérdida media sobre ``batches``: cada proceso evalúa una parte y se suman entre todos."""
@@ -140,6 +182,7 @@ class _Run:
 
     def evaluate(self, step: int, sets: dict[str, list]) -> None:
         """Pérdida de validación y de entrenamiento sobre los lotes fijos ``sets``."""
+        self.flush()
         t = time.perf_counter()
         h = self.history
         h.eval_steps.append(step)
@@ -151,6 +194,7 @@ class _Run:
         """Llama al callback con el modelo en modo evaluación; devuelve si pide parar."""
         if self.callback is None:
             return False
+        self.flush()
         stop = False
         if self.env.is_main:  # el callback solo corre en el proceso 0; los demás siguen su decisión
             self.model.eval()
@@ -158,8 +202,10 @@ class _Run:
             self.model.train()
         return bool(broadcast_from_main(stop, self.env))
 
-    def optimization_step(self, step: int) -> float:
-        """El paso ``step`` (0 = el primero) de AdamW y su registro; devuelve la pérdida del lote."""
+    # ----------------------------------------------------------------- pasos
+
+    def optimization_step(self, step: int) -> None:
+        """El paso ``step`` (0 = el primero) de AdamW y su registro (la pérdida queda pendiente)."""
         t0 = time.perf_counter()
         lr = lr_at(step, self.config)
         for group in self.optimizer.param_groups:
@@ -169,41 +215,59 @@ class _Run:
         if self.config.grad_clip:
             nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip, foreach=True)
         self.optimizer.step()
-        loss_value = loss.item()  # espera a la GPU antes de parar el reloj
-        if self.env.enabled:  # la pérdida del lote global: la media de las de cada proceso
-            loss_value = all_reduce_sum([loss_value], self.env, self.device)[0] / self.env.world_size
+        self.pending.append(loss)
         h = self.history
-        h.seconds += time.perf_counter() - t0
+        elapsed = time.perf_counter() - t0
+        if self.config.compile and step == 0:  # el primer paso compila: se anota aparte
+            h.compile_seconds = elapsed
+        else:
+            h.seconds += elapsed
         h.tokens += count_tokens(batch)
         h.steps.append(step + 1)
-        h.train_loss.append(loss_value)
         h.lr.append(lr)
-        if not math.isfinite(loss_value):
-            raise FloatingPointError(
-                f"La pérdida se volvió {loss_value} en el paso {step + 1}: prueba una tasa de "
-                f"aprendizaje menor que lr={self.config.lr} o un grad_clip más estricto."
-            )
-        return loss_value
+
+    def flush(self) -> None:
+        """Lee las pérdidas pendientes (una espera y, con varios procesos, un all-reduce)."""
+        if not self.pending:
+            return
+        t0 = time.perf_counter()
+        losses = torch.stack(self.pending).double()
+        if self.env.enabled:  # la pérdida del lote global: la media de las de cada proceso
+            torch.distributed.all_reduce(losses, op=torch.distributed.ReduceOp.SUM)
+            losses /= self.env.world_size
+        values = losses.tolist()
+        self.pending.clear()
+        h = self.history
+        first = len(h.train_loss) + 1
+        h.train_loss.extend(values)
+        h.seconds += time.perf_counter() - t0
+        for i, value in enumerate(values):
+            if not math.isfinite(value):
+                raise FloatingPointError(
+                    f"La pérdida se volvió {value} en el paso {first + i}: prueba una tasa de "
+                    f"aprendizaje menor que lr={self.config.lr} o un grad_clip más estricto."
+                )
 
     def backward(self, local) -> torch.Tensor:
         """Gradiente del trozo ``local`` de este proceso, en ``grad_accum_steps`` micro-lotes.
 
         Cada micro-lote aporta su pérdida media / k, así que el gradiente acumulado es el de la
         media del trozo. El all-reduce de DDP solo se hace en el último (``no_sync`` en los
-        demás). Devuelve la pérdida media del trozo (sin gradiente).
+        demás). Devuelve la pérdida media del trozo (sin gradiente, en el dispositivo).
         """
         k = self.config.grad_accum_steps
         self.optimizer.zero_grad(set_to_none=True)
         total = torch.zeros((), device=self.device)
-        for i in range(k):
-            micro = to_device(shard(local, i, k), self.device)
-            last = i == k - 1
-            sync = contextlib.nullcontext() if last or not self.env.enabled else self.ddp.no_sync()
-            with sync:
-                with self.autocast():
-                    loss = self.loss_fn(self.ddp, micro)
-                (loss / k).backward()
-            total += loss.detach().float() / k
+        with self.plan.step(self.device):
+            for i in range(k):
+                micro = to_device(shard(local, i, k), self.device)
+                last = i == k - 1
+                sync = contextlib.nullcontext() if last or not self.env.enabled else self.ddp.no_sync()
+                with sync:
+                    with self.plan.forward(self.device):
+                        loss = self.loss_fn(self.step_model, micro)
+                    (loss / k).backward()
+                total += loss.detach().float() / k
         return total
 
     def loop(self) -> int:
@@ -221,15 +285,17 @@ class _Run:
         step = 0
         with tqdm(total=cfg.max_iters, desc="entrenando", mininterval=0.5, **quiet) as bar:
             while step < cfg.max_iters and not stop:
-                loss_value = self.optimization_step(step)
+                self.optimization_step(step)
                 step += 1
                 if cfg.eval_interval and step % cfg.eval_interval == 0 and step < cfg.max_iters:
                     self.evaluate(step, self.eval_sets)
                     bar.set_postfix(val=f"{self.history.val_loss[-1]:.3f}", refresh=False)
                 bar.update(1)
-                if step % 50 == 0:
-                    bar.set_postfix(loss=f"{loss_value:.3f}", refresh=False)
+                if step % self.LOG_EVERY == 0:
+                    self.flush()
+                    bar.set_postfix(loss=f"{self.history.train_loss[-1]:.3f}", refresh=False)
                 stop = self.notify(step)
+        self.flush()
         return step
 
     def final_evaluation(self, step: int) -> None:
@@ -307,15 +373,17 @@ def train(
             model.to(device)
             if data is not None:
                 sources = text_sources(data, config.block_size, config.batch_size, config.seed, device)
+                checked = checked_text_data(model, data)
             else:
                 sources = generic_sources(get_batch, device)
-            autocast = make_autocast(device, config.precision)
+                checked = contextlib.nullcontext()
             optimizer = optimizer or make_optimizer(model, config)
-            run = _Run(model, config, sources, loss_fn or default_loss, optimizer, autocast, callback,
-                       env, device)
-            try:
-                steps = run.loop()
-                run.final_evaluation(steps)
-            finally:  # DDP suelta el grupo antes de que se cierre (si no, su destructor espera)
-                run.ddp = None
+            with checked:
+                run = _Run(model, config, sources, loss_fn or default_loss, optimizer, callback,
+                           env, device, text=data is not None)
+                try:
+                    steps = run.loop()
+                    run.final_evaluation(steps)
+                finally:  # DDP suelta el grupo antes de que se cierre (si no, su destructor espera)
+                    run.ddp = run.step_model = None
     return run.history

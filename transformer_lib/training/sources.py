@@ -8,12 +8,14 @@ de lotes ya en el dispositivo para estimar la pérdida siempre sobre los mismos 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import nn
 
+from .._checks import check_token_ids, token_ids_checked
 from ..data import get_batch as text_batch
 
 Source = Callable[[str], Any]
@@ -101,3 +103,14 @@ def generic_sources(get_batch: Callable[[str], Any], device: torch.device) -> tu
                 for split in ("train", "val")}
 
     return get_batch, fixed
+
+
+def checked_text_data(model: nn.Module, data) -> contextlib.AbstractContextManager:
+    """Comprueba una vez que los ids de texto caben en el vocabulario del modelo; si es así, el
+    bucle ya no los vuelve a leer en cada paso (:func:`~transformer_lib._checks.token_ids_checked`)."""
+    vocab = getattr(getattr(model, "config", None), "vocab_size", None)
+    if not isinstance(vocab, int):
+        return contextlib.nullcontext()
+    for split, ids in _text_splits(data).items():
+        check_token_ids(ids, vocab, f"data ({split})")
+    return token_ids_checked()
