@@ -8,6 +8,7 @@ guardar y nunca un archivo a medias, y al terminar anota ``complete`` y ``wall_s
 
 from __future__ import annotations
 
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -30,7 +31,7 @@ class ResultsLog:
         script = Path(sys.argv[0]).name
         self.out = out
         self.t0 = time.perf_counter()
-        self.results = {"command": " ".join(["python", f"benchmarks/{script}", *sys.argv[1:]]),
+        self.results = {"command": shlex.join(["python", f"benchmarks/{script}", *sys.argv[1:]]),
                         "settings": settings, **extra,
                         "environment": {**describe_environment(torch_threads=threads), "git_commit": git_commit()},
                         "rows": [], "complete": False}

@@ -37,6 +37,21 @@ class TorchGPT(nn.Module):
         self.head = nn.Linear(d_model, vocab, bias=False)
         self.head.weight = self.tok.weight
         self.register_buffer("mask", nn.Transformer.generate_square_subsequent_mask(block), persistent=False)
+        self.reset_parameters(n_layer)
+
+    @torch.no_grad()
+    def reset_parameters(self, n_layer: int) -> None:
+        """La inicialización de GPT-2 (la de nanoGPT y la nuestra): N(0, 0,02) en matrices y
+        embeddings (torch.nn usaría N(0, 1) en el embedding atado), sesgos a cero y las
+        proyecciones que vuelven a la vía residual con 0,02/√(2L)."""
+        for name, p in self.named_parameters():
+            if p.dim() >= 2:
+                std = 0.02 / math.sqrt(2 * n_layer) if name.endswith(("out_proj.weight", "linear2.weight")) else 0.02
+                nn.init.normal_(p, 0.0, std)
+            elif "norm" in name or name.startswith("ln"):
+                nn.init.ones_(p) if name.endswith("weight") else nn.init.zeros_(p)
+            else:
+                nn.init.zeros_(p)
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         T = idx.shape[1]

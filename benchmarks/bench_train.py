@@ -2,7 +2,10 @@
 
 La receta es el GPT pequeño del curso sobre el Quijote: 4 bloques, 4 cabezas, d_model 128,
 contexto 64, lotes de 12, 2000 pasos, lr 1e-3 (calentamiento 100, coseno hasta lr/2), β₂ 0,99,
-recorte 1, dropout 0; la pérdida de validación sale de 200 lotes al final. Las dos partes
+recorte 1, dropout 0. La pérdida de validación de las dos partes sale de **los mismos** 200 lotes
+fijos (los de nuestra evaluación final): los pesos finales de nanoGPT se traducen a nuestro GPT,
+comprobando que dan sus mismos logits (su propia estimación, de otros lotes al azar, se guarda
+también, en ``val_loss_own_batches``). Las dos partes
 corren como procesos aparte, como los lanzaría una persona, **intercaladas** ronda a ronda en
 la misma máquina, y se comparan las medianas del tiempo de reloj de cada proceso entero
 (importaciones, datos, compilación y evaluaciones incluidas):
@@ -51,8 +54,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from _results import ResultsLog  # noqa: E402
 
 from transformer_lib.data import prepare_quijote  # noqa: E402
-from transformer_lib.models import GPTConfig  # noqa: E402
+from transformer_lib.models import GPT, GPTConfig  # noqa: E402
 from transformer_lib.scaling import flops_per_token, matmul_rate  # noqa: E402
+from transformer_lib.training import estimate_loss  # noqa: E402
+from transformer_lib.training.sources import text_sources  # noqa: E402
 
 # La receta, en las dos grafías. Las evaluaciones: al principio y al final, 200 lotes por parte
 # (nanoGPT evalúa en el paso 0 y cada eval_interval; nosotros al principio y al final).
@@ -122,17 +127,71 @@ def run_ours(max_iters: int, extra: list[str]) -> dict:
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     return {"wall_s": round(wall, 2), "val_loss": summary["val_loss"], "ms_per_iter": summary["ms_per_iter"],
             "precision": summary.get("precision"), "compile": summary.get("compile"),
-            "compile_s": summary.get("compile_seconds"), "choice": summary.get("precision_choice")}
+            "compile_s": summary.get("compile_seconds"), "precision_ms": summary.get("precision_ms")}
 
 
-def run_nanogpt(checkout: Path, folder: Path, max_iters: int, compile_: bool) -> dict:
+def our_final_val_batches(data) -> list:
+    """Los 200 lotes fijos de validación de nuestra evaluación final (semilla + 2)."""
+    _, fixed = text_sources(data, MODEL["block_size"], RECIPE["batch_size"], RECIPE["seed"], torch.device("cpu"))
+    return fixed(RECIPE["eval_iters"], RECIPE["seed"] + 2)["val"]
+
+
+def nanogpt_into_ours(checkout: Path, ckpt: Path, config: GPTConfig, probe: torch.Tensor) -> GPT:
+    """Los pesos finales de nanoGPT (su ``ckpt.pt``) en nuestro GPT, comprobando que los logits
+    coinciden con los de su propio modelo (importado de la copia, no de aquí)."""
+    state = torch.load(ckpt, map_location="cpu", weights_only=False)
+    sd = {k.removeprefix("_orig_mod."): v for k, v in state["model"].items()}
+    gpt = GPT(config).eval()
+
+    def linear(ours, name):
+        ours.weight.copy_(sd[name + ".weight"])
+        ours.bias.copy_(sd[name + ".bias"])
+
+    with torch.no_grad():
+        gpt.tok_emb.weight.copy_(sd["transformer.wte.weight"])
+        gpt.pos_emb.embedding.weight.copy_(sd["transformer.wpe.weight"])
+        for i, block in enumerate(gpt.blocks):
+            p = f"transformer.h.{i}."
+            linear(block.res_self.norm, p + "ln_1")
+            linear(block.res_ff.norm, p + "ln_2")
+            attn = block.self_attn
+            qkv = zip(sd[p + "attn.c_attn.weight"].chunk(3), sd[p + "attn.c_attn.bias"].chunk(3))
+            for lin, (w, b) in zip((attn.w_q, attn.w_k, attn.w_v), qkv):
+                lin.weight.copy_(w)
+                lin.bias.copy_(b)
+            linear(attn.w_o, p + "attn.c_proj")
+            linear(block.ff.linear1, p + "mlp.c_fc")
+            linear(block.ff.linear2, p + "mlp.c_proj")
+        linear(gpt.ln_f, "transformer.ln_f")
+    sys.path.insert(0, str(checkout))
+    try:
+        import model as nanogpt_model  # el model.py de la copia de nanoGPT
+    finally:
+        sys.path.remove(str(checkout))
+    theirs = nanogpt_model.GPT(nanogpt_model.GPTConfig(**state["model_args"])).eval()
+    theirs.load_state_dict(sd)
+    with torch.no_grad():
+        expected, _ = theirs(probe, probe)  # con objetivos da los logits de todas las posiciones
+        got, _ = gpt(probe)
+    diff = (expected - got).abs().max().item()
+    if diff > 1e-4:
+        raise SystemExit(f"Los pesos de nanoGPT no se traducen bien a nuestro GPT (logits a {diff:.2e}).")
+    return gpt
+
+
+def run_nanogpt(checkout: Path, folder: Path, max_iters: int, compile_: bool, val_batches: list,
+                config: GPTConfig) -> dict:
+    ckpt = folder / "out" / "ckpt.pt"
+    ckpt.unlink(missing_ok=True)
     wall, proc = timed(nanogpt_command(checkout, max_iters, compile_), cwd=str(folder))
     evals = re.findall(r"step (\d+): train loss ([\d.]+), val loss ([\d.]+)", proc.stdout)
     if not evals or int(evals[-1][0]) != max_iters:
         raise SystemExit(f"No encuentro la evaluación final de nanoGPT en su salida:\n{proc.stdout[-2000:]}")
-    times = [float(t) for t in re.findall(r"time ([\d.]+)ms", proc.stdout)]
-    return {"wall_s": round(wall, 2), "val_loss": float(evals[-1][2]),
-            "ms_last_iter": times[-1] if times else None}
+    row = {"wall_s": round(wall, 2), "val_loss_own_batches": float(evals[-1][2])}
+    if ckpt.exists():  # nanoGPT lo guarda si la validación final mejora la del paso 0 (siempre)
+        gpt = nanogpt_into_ours(checkout, ckpt, config, val_batches[0][0][:2].contiguous())
+        row["val_loss"] = round(estimate_loss(gpt, val_batches), 4)
+    return row
 
 
 def run_torch(max_iters: int) -> dict:
@@ -145,6 +204,14 @@ def run_torch(max_iters: int) -> dict:
 
 def median(rows: list[dict], key: str) -> float:
     return statistics.median(r[key] for r in rows)
+
+
+def paired_ratio(rows: list[dict], slow: str, fast: str) -> float:
+    """Mediana, ronda a ronda, de wall(slow) / wall(fast): cada par corrió seguido, así que la
+    deriva de la máquina entre rondas (que mueve las medianas sueltas) se cancela."""
+    wall = {(r["round"], r["variant"]): r["wall_s"] for r in rows}
+    rounds = sorted({r["round"] for r in rows})
+    return statistics.median(wall[k, slow] / wall[k, fast] for k in rounds)
 
 
 def main() -> None:
@@ -165,7 +232,9 @@ def main() -> None:
         if ROOT in args.nanogpt.parents or args.nanogpt == ROOT:
             raise SystemExit(f"La copia de nanoGPT ({args.nanogpt}) debe estar fuera de este repositorio.")
     threads = torch.get_num_threads()
-    config = GPTConfig(vocab_size=prepare_quijote().tokenizer.vocab_size, **MODEL)
+    data = prepare_quijote()
+    config = GPTConfig(vocab_size=data.tokenizer.vocab_size, **MODEL)
+    val_batches = our_final_val_batches(data)
     step_flops = flops_per_token(config) * RECIPE["batch_size"] * MODEL["block_size"]
     rates = {dtype: matmul_rate(getattr(torch, dtype)) for dtype in ("float32", "bfloat16")}
     print(f"Máquina: {threads} hilos; matmul 1024² fp32 {rates['float32'] / 1e9:.0f} GFLOP/s, "
@@ -183,7 +252,8 @@ def main() -> None:
             order = refs + ours if rnd % 2 == 0 else ours + refs  # intercaladas, y alternando quién va antes
             for name in order:
                 if name.startswith("nanogpt"):
-                    row = run_nanogpt(args.nanogpt, folder, args.max_iters, name.endswith("True"))
+                    row = run_nanogpt(args.nanogpt, folder, args.max_iters, name.endswith("True"),
+                                      val_batches, config)
                 elif name == "torch.nn":
                     row = run_torch(args.max_iters)
                 else:
@@ -204,12 +274,14 @@ def main() -> None:
         if name in ours:
             ms = median(rows, "ms_per_iter")
             achieved = step_flops / (ms / 1e3)
+            paired = paired_ratio(log.rows, best_ref, name)
             entry |= {"ms_per_iter": ms, "speedup_vs_" + best_ref.replace(" ", "_"): round(ref_wall / wall, 3),
+                      "paired_speedup_vs_" + best_ref.replace(" ", "_"): round(paired, 3),
                       "fraction_fp32_peak": achieved / rates["float32"],
                       "fraction_bf16_peak": achieved / rates["bfloat16"]}
             line += (f"   {ms:.2f} ms/paso = {achieved / 1e9:.0f} GFLOP/s "
                      f"({achieved / rates['float32']:.0%} del matmul fp32, {achieved / rates['bfloat16']:.0%} "
-                     f"del bf16)   × {ref_wall / wall:.2f} frente a {best_ref}")
+                     f"del bf16)   × {ref_wall / wall:.2f} frente a {best_ref} (ronda a ronda, × {paired:.2f})")
         summary[name] = entry
         print(line)
     log.finish(summary=summary, reference=best_ref)
