@@ -231,7 +231,9 @@ def test_sweep_results_need_overwrite(tmp_path, capsys, data_calls):
 # ------------------------------------------------------------- 4: señales mientras se guarda
 
 CHILD = """
-import sys, time
+import signal, sys, time
+# Ctrl-C como en una terminal, aunque este proceso herede SIGINT ignorada (un «nohup … &» la ignora).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 sys.path.insert(0, {root!r})
 import torch
 from transformer_lib import cli
@@ -270,15 +272,22 @@ def test_signal_while_saving_leaves_nothing(tmp_path, sig, code, said, existing)
         argv.append("--overwrite")
     before = snapshot(ckpt) if existing else None
     script = CHILD.format(root=str(ROOT), text=TEXT, argv=argv)
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    # -X faulthandler: si el hijo no termina, SIGABRT vuelca la pila de cada hilo en su stderr.
+    proc = subprocess.Popen([sys.executable, "-X", "faulthandler", "-c", script], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
     try:
         assert proc.stdout.readline().strip() == "guardando"
         proc.send_signal(sig)
-        assert proc.wait(timeout=60) == code
+        try:  # communicate, no wait: vacía las tuberías mientras espera (un hijo no se bloquea al escribir)
+            _, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)
+            _, err = proc.communicate(timeout=30)
+            pytest.fail(f"el hijo no terminó 60 s después de {sig.name}; sus hilos:\n{err[-8000:]}")
+        assert proc.returncode == code, err
     finally:
         proc.kill()
-    lines = proc.stderr.read().strip().splitlines()
+    lines = err.strip().splitlines()
     assert lines == [f"python -m transformer_lib train: error: {said}; no ha quedado nada a medio escribir"]
     assert hidden(tmp_path) == []  # ni .ckpt.tmp-… ni .ckpt.old-…
     if existing:
