@@ -37,7 +37,8 @@ from _results import ResultsLog
 
 RECIPE = ["--data", "quijote", "--n-layer", "4", "--n-head", "4", "--d-model", "128", "--block-size", "64",
           "--batch-size", "12", "--lr", "1e-3", "--dropout", "0", "--seed", "1337", "--device", "cpu",
-          "--eval-interval", "0", "--final-eval-iters", "1", "--eval-iters", "1", "--no-progress"]
+          "--eval-interval", "0", "--final-eval-iters", "1", "--eval-iters", "1", "--no-progress",
+          "--precision", "fp32"]  # la de results/ddp.json (entonces, la de train por defecto)
 VARIANTS = {  # nombre: (procesos, hilos por proceso)
     "1×1": (1, 1),
     "1×2": (1, 2),

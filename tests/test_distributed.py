@@ -31,7 +31,7 @@ STEPS = 24
 TIMEOUT_S = 120  # nunca colgarse: torchrun se mata si pasa de aquí
 CLI_TINY = ["--n-layer", "1", "--n-head", "2", "--d-model", "32", "--block-size", "16", "--batch-size", "8",
             "--max-iters", "6", "--eval-interval", "3", "--eval-iters", "1", "--final-eval-iters", "2",
-            "--device", "cpu", "--no-progress"]
+            "--device", "cpu", "--no-progress", "--precision", "fp32"]  # auto mediría en cada lanzamiento
 
 
 def _tiny_run(grad_accum_steps: int = 1) -> dict:
