@@ -16,17 +16,25 @@ Uso::
     python benchmarks/bench_kv_cache.py                  # medida completa (varios minutos)
     python benchmarks/bench_kv_cache.py --quick          # comprobación rápida: 16 y 32 tokens
     python benchmarks/bench_kv_cache.py --position rope --n-kv-head 1
+    python benchmarks/bench_kv_cache.py --out results/kv_cache.json   # la medida del libro
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
 
-from transformer_lib import GPT, GPTConfig
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _results import ResultsLog  # noqa: E402
+
+from transformer_lib import GPT, GPTConfig  # noqa: E402
 
 NEW_TOKENS = (64, 128, 256, 512, 1024)
 PROMPT = 16
@@ -62,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--position", default="learned", choices=("learned", "rope"))
     parser.add_argument("--n-kv-head", type=int, default=None)
     parser.add_argument("--threads", type=int, default=1, help="hilos de PyTorch")
-    parser.add_argument("--json", default=None, help="además, escribe los resultados en este JSON")
+    parser.add_argument("--out", default=None, help="archivo JSON de resultados (p. ej. results/kv_cache.json)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     sizes, repeats = ((16, 32), 1) if args.quick else (NEW_TOKENS, args.repeats)
@@ -71,19 +79,16 @@ def main(argv: list[str] | None = None) -> int:
                        position=args.position, n_kv_head=args.n_kv_head)
     model = GPT(config).eval()
     model.generate(torch.zeros(1, 4, dtype=torch.long), 8, temperature=0, use_cache=True)  # calentamiento
+    log = ResultsLog(args.out, vars(args) | {"repeats": repeats, "prompt": PROMPT}, args.threads,
+                     config=config.to_dict())
     print(f"{'tokens':>7} {'sin caché (ms/token)':>21} {'con caché (ms/token)':>21} {'aceleración':>12}")
-    rows = []
     for n_new in sizes:
         row = measure(model, n_new, repeats)
-        rows.append(row)
+        log.add(row)
         print(f"{n_new:>7} {row['ms_per_token_no_cache']:>21.3f} {row['ms_per_token_cache']:>21.3f} "
-              f"{row['speedup']:>11.2f}×" + ("" if row["same_tokens"] else "  ¡tokens distintos!"))
-    if args.json:
-        from transformer_lib.files import write_json_atomic
-
-        write_json_atomic(args.json, {"config": config.to_dict(), "threads": args.threads,
-                                      "repeats": repeats, "rows": rows})
-    return 0 if all(r["same_tokens"] for r in rows) else 1
+              f"{row['speedup']:>11.2f}×" + ("" if row["same_tokens"] else "  ¡tokens distintos!"), flush=True)
+    log.finish()
+    return 0 if all(r["same_tokens"] for r in log.rows) else 1
 
 
 if __name__ == "__main__":
