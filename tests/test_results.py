@@ -30,7 +30,7 @@ from transformer_lib.scaling import (
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = sorted((ROOT / "results").glob("sweep_*.json"))
 BENCHMARKS = {"long_range.json", "sequence_parallelism.json", "ddp.json", "train_speed.json",
-              "train_vs_nanogpt.json", "train_seeds.json"}
+              "train_vs_nanogpt.json", "train_seeds.json", "kv_cache.json"}
 KINDS = ("size", "data", "isoflop")
 NUMBER = (int, float)
 
@@ -235,7 +235,8 @@ def _benchmark(name: str) -> dict:
     assert results["complete"] is True and results["wall_seconds"] > 0
     script = {"long_range.json": "exp_long_range", "sequence_parallelism.json": "bench_sequence",
               "ddp.json": "bench_ddp", "train_speed.json": "bench_train",
-              "train_vs_nanogpt.json": "bench_train", "train_seeds.json": "bench_train"}[name]
+              "train_vs_nanogpt.json": "bench_train", "train_seeds.json": "bench_train",
+              "kv_cache.json": "bench_kv_cache"}[name]
     assert results["command"].startswith(f"python benchmarks/{script}.py"), results["command"]
     assert f"--out results/{name}" in results["command"], results["command"]
     assert (ROOT / "benchmarks" / f"{script}.py").is_file()
@@ -366,3 +367,16 @@ def test_train_seed_spread_covers_the_gap_to_nanogpt() -> None:
     # nanoGPT (una sola semilla, la suya) cae dentro de lo que mueven nuestras semillas.
     assert min(ours) <= nano <= max(ours), (ours, nano)
     assert abs(statistics.mean(ours) - nano) <= statistics.stdev(ours), (ours, nano)
+
+
+def test_kv_cache_results() -> None:
+    results = _benchmark("kv_cache.json")
+    rows = results["rows"]
+    assert [r["new_tokens"] for r in rows] == [64, 128, 256, 512, 1024]
+    assert all(r["same_tokens"] for r in rows)  # la caché no cambia lo que se genera
+    for r in rows:
+        assert r["speedup"] == pytest.approx(r["ms_per_token_no_cache"] / r["ms_per_token_cache"], rel=0.02)
+    speedups = [r["speedup"] for r in rows]
+    assert speedups == sorted(speedups) and speedups[-1] > 10  # crece con la longitud: O(T) frente a O(1)
+    cached = [r["ms_per_token_cache"] for r in rows]
+    assert max(cached) < 1.5 * min(cached)  # con caché, casi lo mismo por token a cualquier longitud
