@@ -303,6 +303,7 @@ LAYERS = [
     {"data"},
     {"training"},
     {"scaling"},
+    {"experiments"},
     {"interop"},
     {"plots", "diagrams"},
     {"cli"},

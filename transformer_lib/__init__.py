@@ -14,6 +14,8 @@ Cada módulo corresponde a un concepto y a un capítulo del libro:
 - ``training``: bucle de entrenamiento, historial y checkpoints (capítulos 7, 9 y 10).
 - ``scaling``: parámetros, FLOPs, leyes de escalado y barridos de tamaños (capítulos 9 y 10);
   se importa aparte: ``from transformer_lib.scaling import ...``.
+- ``experiments``: los experimentos que el libro repite con muchas semillas en ``results/``
+  (capítulos 2, 4, 5, 6 y 10); se importa aparte.
 - ``plots``: figuras y diagramas del libro (matplotlib se carga solo al dibujar).
 - ``cli``: ``python -m transformer_lib train|generate|sweep``.
 - ``tareas``: las tareas con corrección automática (``python -m transformer_lib.tareas``).

@@ -1,0 +1,14 @@
+"""Los experimentos del libro que un guion de ``benchmarks/`` repite con muchas semillas.
+
+Cada módulo guarda la tarea, el modelo y la receta de un experimento, para que el capítulo
+que lo cuenta y el guion que llena ``results/`` usen exactamente el mismo código:
+
+- ``heads``: una cabeza frente a varias en la tarea de las dos relaciones (capítulo 2;
+  ``benchmarks/exp_heads.py``).
+- ``stability``: Post-LN frente a Pre-LN al entrenar (capítulo 4; ``benchmarks/exp_stability.py``).
+- ``ladder``: la escalera de ablación, de un bigrama al bloque de GPT (introducción y capítulo
+  10), y la FFN entrenada a igualdad de parámetros y FLOPs (capítulos 5 y 6;
+  ``benchmarks/exp_ladder.py``).
+
+Se importa aparte: ``from transformer_lib.experiments import ladder``.
+"""
