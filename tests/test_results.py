@@ -30,7 +30,8 @@ from transformer_lib.scaling import (
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = sorted((ROOT / "results").glob("sweep_*.json"))
 BENCHMARKS = {"long_range.json", "sequence_parallelism.json", "ddp.json", "train_speed.json",
-              "train_vs_nanogpt.json", "train_seeds.json", "kv_cache.json"}
+              "train_vs_nanogpt.json", "train_seeds.json", "kv_cache.json", "heads.json", "stability.json",
+              "ladder.json"}
 KINDS = ("size", "data", "isoflop")
 NUMBER = (int, float)
 
@@ -236,7 +237,8 @@ def _benchmark(name: str) -> dict:
     script = {"long_range.json": "exp_long_range", "sequence_parallelism.json": "bench_sequence",
               "ddp.json": "bench_ddp", "train_speed.json": "bench_train",
               "train_vs_nanogpt.json": "bench_train", "train_seeds.json": "bench_train",
-              "kv_cache.json": "bench_kv_cache"}[name]
+              "kv_cache.json": "bench_kv_cache", "heads.json": "exp_heads", "stability.json": "exp_stability",
+              "ladder.json": "exp_ladder"}[name]
     assert results["command"].startswith(f"python benchmarks/{script}.py"), results["command"]
     assert f"--out results/{name}" in results["command"], results["command"]
     assert (ROOT / "benchmarks" / f"{script}.py").is_file()
@@ -380,3 +382,34 @@ def test_kv_cache_results() -> None:
     assert speedups == sorted(speedups) and speedups[-1] > 10  # crece con la longitud: O(T) frente a O(1)
     cached = [r["ms_per_token_cache"] for r in rows]
     assert max(cached) < 1.5 * min(cached)  # con caché, casi lo mismo por token a cualquier longitud
+
+
+# ---------------------------------------------------------------------------------------
+# Los experimentos que los capítulos repiten con muchas semillas (transformer_lib.experiments)
+
+
+def _checked_output(notebook: str, marker: str) -> str:
+    """Lo que imprimió (y guarda) la celda ``# NBVAL_CHECK_OUTPUT`` de ``notebook`` que contiene ``marker``."""
+    nb = json.loads((ROOT / notebook).read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "code" and source.startswith("# NBVAL_CHECK_OUTPUT") and marker in source:
+            return "".join("".join(o.get("text", "")) for o in cell.get("outputs", []))
+    raise AssertionError(f"{notebook} no tiene una celda verificada con {marker!r}")
+
+
+def test_heads_results_and_the_table_of_chapter_2() -> None:
+    results = _benchmark("heads.json")
+    rows = results["rows"]
+    seeds = sorted({r["seed"] for r in rows})
+    heads = sorted({r["n_heads"] for r in rows})
+    assert len(seeds) >= 12 and heads == [1, 2, 4, 8]
+    assert sorted((r["n_heads"], r["seed"]) for r in rows) == [(h, s) for h in heads for s in seeds]
+    for r in rows:
+        assert r["solved"] == (r["pair"] > 0.99) and r["steps"] == results["settings"]["steps"]
+    printed = _checked_output("chapters/02_multihead.ipynb", "results/heads.json")
+    assert f"orden: {results['command']}" in printed
+    table = {int(m[1]): (int(m[2]), int(m[3])) for m in re.finditer(r"^\s*(\d+)\s+\d+\s+(\d+) de (\d+)", printed, re.M)}
+    assert table == {h: (sum(r["solved"] for r in rows if r["n_heads"] == h), len(seeds)) for h in heads}, table
+    # Lo que el capítulo cuenta: una cabeza casi nunca; cuatro, siempre.
+    assert table[1][0] <= 2 and table[4][0] == len(seeds)
