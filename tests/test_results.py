@@ -413,3 +413,71 @@ def test_heads_results_and_the_table_of_chapter_2() -> None:
     assert table == {h: (sum(r["solved"] for r in rows if r["n_heads"] == h), len(seeds)) for h in heads}, table
     # Lo que el capítulo cuenta: una cabeza casi nunca; cuatro, siempre.
     assert table[1][0] <= 2 and table[4][0] == len(seeds)
+
+
+def test_stability_results_and_the_table_of_chapter_4() -> None:
+    from transformer_lib.experiments.stability import STUCK_MARGIN, stability_grid
+
+    results = _benchmark("stability.json")
+    rows = results["rows"]
+    seeds = results["settings"]["seeds"]
+    assert len(seeds) >= 3
+    expected = [(r.norm_first, r.n_layer, r.emb_std, r.lr, r.warmup, r.seed)
+                for r in stability_grid(seeds, results["settings"]["steps"])]
+    assert [(r["norm_first"], r["n_layer"], r["emb_std"], r["lr"], r["warmup"], r["seed"]) for r in rows] == expected
+    assert results["stuck_below"] == pytest.approx(results["unigram_val_loss"] - STUCK_MARGIN)
+    for r in rows:
+        assert r["stuck"] == (not r["final_val_loss"] < results["stuck_below"])
+    printed = _checked_output("chapters/04_layernorm.ipynb", "results/stability.json")
+    assert f"orden: {results['command']}" in printed
+    for norm_first, name in ((False, "Post-LN"), (True, "Pre-LN")):
+        stuck = sum(r["stuck"] for r in rows if r["norm_first"] == norm_first)
+        assert f"{name}: atascado en {stuck} de {len(rows) // 2} entrenamientos" in printed
+    # Cada casilla de la tabla: la media de sus semillas y cuántas se atascaron.
+    cells = re.findall(r"(\d\.\d\d) \[(\d)/(\d)\]", printed)
+    assert len(cells) == len(rows) // len(seeds)
+    table = {}
+    for r in rows:
+        table.setdefault((r["n_layer"], r["emb_std"] or 0.0, r["lr"], r["warmup"], r["norm_first"]), []).append(r)
+    ordered = [table[k] for k in sorted(table)]
+    assert [(f"{sum(r['final_val_loss'] for r in g) / len(g):.2f}", str(sum(r["stuck"] for r in g)), str(len(g)))
+            for g in ordered] == cells
+    # Lo que el capítulo cuenta: Pre-LN no se atasca nunca; Post-LN, sí.
+    assert not any(r["stuck"] for r in rows if r["norm_first"])
+    assert any(r["stuck"] for r in rows if not r["norm_first"])
+
+
+def test_ladder_results_and_chapters_6_and_10() -> None:
+    from statistics import mean
+
+    from transformer_lib.experiments.ladder import RUNGS
+
+    results = _benchmark("ladder.json")
+    rows = results["rows"]
+    seeds = results["settings"]["seeds"]
+    assert len(seeds) >= 3 and results["rungs"] == [[k, label] for k, label, _ in RUNGS]
+    ladder = {k: [r for r in rows if r["experiment"] == "ladder" and r["key"] == k] for k, _, _ in RUNGS}
+    for key, runs in ladder.items():
+        assert sorted(r["seed"] for r in runs) == sorted(seeds), key
+        assert all(r["steps"] == results["settings"]["steps"] for r in runs)  # los mismos pasos para todos
+    val = {k: mean(r["val_loss"] for r in runs) for k, runs in ladder.items()}
+    printed = _checked_output("chapters/10_idea_clave.ipynb", "results/ladder.json")
+    assert f"orden: {results['command']}" in printed
+    for key, label, _ in RUNGS:
+        assert re.search(rf"{re.escape(label)}\s+[\d,]+\s+{val[key]:.3f} ±", printed), (label, val[key])
+    # Lo que cuentan los capítulos: sin residuales la atención queda peor que el bigrama, y el
+    # modelo completo es mejor que el bigrama y que la atención con residuales.
+    assert val["attention"] > val["bigram"] > val["residual"] > val["multihead"] > val["ffn"] > val["positions"]
+    assert val["residual"] - val["multihead"] < val["multihead"] - val["ffn"]  # la FFN, el mayor salto tras las residuales
+    # La LayerNorm no baja la pérdida de este modelo de 4 capas (el capítulo 10 lo dice, con cada semilla).
+    by_seed = {k: {r["seed"]: r["val_loss"] for r in runs} for k, runs in ladder.items()}
+    assert all(by_seed["norm"][s] > by_seed["ffn"][s] for s in seeds)
+    ffn = {name: sorted((r["seed"], r["val_loss"], r["params"], r["steps"]) for r in rows
+                        if r["experiment"] == "ffn" and r["key"] == name) for name in ("con FFN", "sin FFN")}
+    assert [s for s, *_ in ffn["con FFN"]] == [s for s, *_ in ffn["sin FFN"]] == sorted(seeds)
+    n_with, n_without = ffn["con FFN"][0][2], ffn["sin FFN"][0][2]
+    assert abs(n_with - n_without) / n_with < 0.01  # los mismos parámetros
+    assert ffn["sin FFN"][0][3] < ffn["con FFN"][0][3]  # menos pasos: los mismos FLOPs
+    printed6 = _checked_output("chapters/06_bloque.ipynb", "results/ladder.json")
+    with_better = all(a[1] < b[1] for a, b in zip(ffn["con FFN"], ffn["sin FFN"]))
+    assert f"con FFN, mejor en todas las semillas: {with_better}" in printed6
