@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from transformer_lib import GPT, GPTConfig
-from transformer_lib.experiments import heads, ladder, stability
+from transformer_lib.experiments import heads, ladder, modern, stability
 
 V = 20
 
@@ -169,3 +169,88 @@ def test_stability_run_errors_name_the_value() -> None:
         stability.StabilityRun(True, 2, warmup=-1)
     with pytest.raises(ValueError, match="emb_std debe ser None o positiva y es 0"):
         stability.StabilityRun(True, 2, emb_std=0)
+
+
+# ---------------------------------------------------------------------------------------
+# Capítulo 11: del bloque de GPT-2 al de Llama
+
+
+def test_modern_ladder_changes_one_piece_at_a_time_with_equal_parameters() -> None:
+    from transformer_lib.scaling import gpt_param_count_exact
+
+    recipe = modern.ModernRecipe(d_model=128, block_size=128)
+    configs = modern.modern_configs(92, recipe)
+    assert list(configs) == [k for k, _ in modern.MODERN_RUNGS]
+    pieces = ("norm", "position", "ffn", "n_kv_head")
+    for before, after in zip(list(configs.values()), list(configs.values())[1:]):
+        assert sum(getattr(before, f) != getattr(after, f) for f in pieces) == 1, (before, after)
+    gpt2 = gpt_param_count_exact(configs["gpt2"]).non_embedding
+    for key, config in configs.items():
+        assert abs(gpt_param_count_exact(config).non_embedding - gpt2) / gpt2 < 0.005, key
+    last = configs["gqa"]
+    assert (last.norm, last.position, last.ffn, last.n_kv_head) == ("rmsnorm", "rope", "swiglu", 2)
+    assert configs["swiglu"].d_ff == 341 and configs["gpt2"] == GPTConfig(
+        vocab_size=92, block_size=128, n_layer=4, n_head=4, d_model=128)
+
+
+def test_kv_variants_trade_cache_memory_at_equal_parameters() -> None:
+    from transformer_lib.scaling import gpt_param_count_exact
+
+    variants = modern.kv_variants(92)
+    assert list(variants) == [4, 2, 1]
+    counts = [gpt_param_count_exact(c).non_embedding for c in variants.values()]
+    assert max(counts) / min(counts) < 1.005, counts
+    full = modern.kv_bytes_per_token(variants[4])
+    assert full == 2 * 4 * 64 * 4  # K y V, 4 capas, 4 cabezas de 16, 4 bytes
+    assert [full // modern.kv_bytes_per_token(c) for c in variants.values()] == [1, 2, 4]
+    assert variants[2] == modern.modern_configs(92)["gqa"]
+    with pytest.raises(ValueError, match="n_kv_head=3 debe dividir a n_head=4"):
+        modern.gqa_d_ff(64, 4, 3)
+
+
+@pytest.mark.parametrize("position", ["learned", "rope"])
+def test_loss_by_position_past_the_trained_length(position: str) -> None:
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=V, block_size=8, n_layer=1, n_head=2, d_model=16, position=position)).eval()
+    ids = torch.randint(V, (200,))
+    losses = modern.loss_by_position(model, ids, length=20, n_windows=3, seed=1)
+    assert len(losses) == 20
+    starts = torch.randint(0, len(ids) - 21, (3,), generator=torch.Generator().manual_seed(1)).tolist()
+    windows = torch.stack([ids[s : s + 21] for s in starts])
+    with torch.no_grad():
+        for p in (0, 7, 8, 19):
+            if position == "rope":  # toda la ventana
+                logits = model(windows[:, :20])[0][:, p]
+            else:  # los últimos block_size tokens hasta p, como generate
+                logits = model(windows[:, max(0, p - 7) : p + 1])[0][:, -1]
+            expected = F.cross_entropy(logits, windows[:, p + 1]).item()
+            assert losses[p] == pytest.approx(expected, abs=1e-5), p
+
+
+def test_norm_step_ms_times_both_norms_in_turns() -> None:
+    times = modern.norm_step_ms(V, modern.ModernRecipe(d_model=16, n_layer=1, block_size=8, batch_size=2),
+                                rounds=3, steps=2)
+    assert set(times) == {"layernorm", "rmsnorm"}
+    assert all(len(v) == 3 and all(t > 0 for t in v) for v in times.values())
+
+
+def test_tokenizer_pair_compares_in_bits_per_character() -> None:
+    from transformer_lib.data import BPETokenizer, CharTokenizer, QuijoteData
+
+    text = ("En un lugar de la Mancha, de cuyo nombre no quiero acordarme, no ha mucho tiempo que vivía "
+            "un hidalgo de los de lanza en astillero. ") * 30
+    split = 3000
+    char = CharTokenizer.from_text(text)
+    bpe = BPETokenizer.train(text[:split], vocab_size=300)
+    chars = QuijoteData(char, torch.tensor(char.encode(text[:split])), torch.tensor(char.encode(text[split:])))
+    bpes = QuijoteData(bpe, torch.tensor(bpe.encode(text[:split])), torch.tensor(bpe.encode(text[split:])))
+    recipe = modern.ModernRecipe(d_model=16, n_layer=1, block_size=8, batch_size=4, steps=5, warmup=1, eval_iters=2)
+    rows = modern.tokenizer_pair(chars, bpes, recipe)
+    assert [r["tokenizer"] for r in rows] == ["caracteres", "BPE"]
+    assert rows[0]["chars_per_token"] == 1.0 and rows[1]["chars_per_token"] > 1.5
+    for r in rows:  # bits por carácter = nats por token / (ln 2 · caracteres por token)
+        assert r["val_bpc"] == pytest.approx(r["val_loss"] / math.log(2) / r["chars_per_token"])
+        assert r["sample"].startswith("En un lugar de la Mancha")
+    assert rows[1]["flops_per_step"] > rows[0]["flops_per_step"]  # solo crece la proyección de salida

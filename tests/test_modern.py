@@ -295,22 +295,3 @@ def test_llama_from_hf_rejects_what_it_cannot_copy():
     scaled.rope_parameters = {"rope_type": "linear", "factor": 2.0, "rope_theta": 10000.0}
     with pytest.raises(ValueError, match="RoPE escalado.*'linear'"):
         llama_from_hf(transformers.LlamaForCausalLM(scaled))
-
-
-def test_ablation_ladder_changes_one_piece_at_a_time_with_equal_parameters():
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "ablation_modern.py"
-    spec = importlib.util.spec_from_file_location("ablation_modern", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    configs = module.ladder(92, 128, 4, 4, 128)
-    assert list(configs) == ["gpt2", "+rmsnorm", "+rope", "+swiglu", "+gqa"]
-    gpt2 = gpt_param_count_exact(configs["gpt2"]).non_embedding
-    for name, config in configs.items():
-        assert abs(gpt_param_count_exact(config).non_embedding - gpt2) / gpt2 < 0.005, name
-    last = configs["+gqa"]
-    assert (last.norm, last.position, last.ffn, last.n_kv_head) == ("rmsnorm", "rope", "swiglu", 2)
-    assert configs["+swiglu"].d_ff == 341 and configs["gpt2"] == GPTConfig(
-        vocab_size=92, block_size=128, n_layer=4, n_head=4, d_model=128)

@@ -9,6 +9,9 @@ que lo cuenta y el guion que llena ``results/`` usen exactamente el mismo códig
 - ``ladder``: la escalera de ablación, de un bigrama al bloque de GPT (introducción y capítulo
   10), y la FFN entrenada a igualdad de parámetros y FLOPs (capítulos 5 y 6;
   ``benchmarks/exp_ladder.py``).
+- ``modern``: del bloque de GPT-2 al de Llama, una pieza cada vez, con la caché KV de GQA,
+  RoPE más allá de la longitud entrenada, el tiempo de RMSNorm y BPE en bits por carácter
+  (capítulo 11; ``benchmarks/exp_modern.py``).
 
 Se importa aparte: ``from transformer_lib.experiments import ladder``.
 """
