@@ -423,8 +423,8 @@ class TestCheckNotebooks:
         paths = [str(STUDENT / f"{task_key}.ipynb") for task_key in TASKS]
         r = _cli("comprobar", *paths)
         assert r.returncode == 1, r.stdout + r.stderr
-        assert r.stdout.count("Nota: 0/10 puntos.") == 3
-        assert r.stdout.count("SIN RESOLVER") == 7
+        assert r.stdout.count("Nota: 0/10 puntos.") == len(TASKS) == 4
+        assert r.stdout.count("SIN RESOLVER") == sum(len(t.exercises) for t in TASKS.values()) == 9
         assert "Traceback" not in r.stdout + r.stderr
 
     def test_wrong_notebook(self, tmp_path):

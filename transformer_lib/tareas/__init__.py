@@ -8,6 +8,7 @@ un cuaderno entero y lo califica (es lo que hace la integración continua).
 - Tarea 1: :func:`check_attention`, :func:`check_causal_mask`.
 - Tarea 2: :func:`check_heads`, :func:`check_multihead`.
 - Tarea 3: :func:`check_block`, :func:`check_gpt`, :func:`check_training`.
+- Tarea 4: :func:`check_rope`, :func:`check_kv_cache`.
 """
 
 from .core import Result
@@ -18,6 +19,8 @@ from .task2_multihead import check_multihead
 from .task3_block import check_block
 from .task3_gpt import check_gpt
 from .task3_training import VALIDATION_THRESHOLD, check_training, validation_loss
+from .task4_cache import check_kv_cache
+from .task4_rope import check_rope
 
 __all__ = [
     "Result",
@@ -28,6 +31,8 @@ __all__ = [
     "check_block",
     "check_gpt",
     "check_training",
+    "check_rope",
+    "check_kv_cache",
     "validation_loss",
     "VALIDATION_THRESHOLD",
 ]

@@ -13,6 +13,8 @@ from .task2_multihead import MULTIHEAD, check_multihead
 from .task3_block import BLOCK, check_block
 from .task3_gpt import MINIGPT, check_gpt
 from .task3_training import TRAINING, check_training
+from .task4_cache import KV_CACHE, check_kv_cache
+from .task4_rope import ROPE, check_rope
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,10 @@ TASKS: dict[str, Task] = {
             Exercise(BLOCK, check_block),
             Exercise(MINIGPT, check_gpt),
             Exercise(TRAINING, check_training),
+        )),
+        Task("tarea_04_rope_cache", "Tarea 4 · RoPE y la caché KV", (
+            Exercise(ROPE, check_rope),
+            Exercise(KV_CACHE, check_kv_cache),
         )),
     )
 }

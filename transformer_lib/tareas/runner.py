@@ -52,7 +52,7 @@ PREVIOUS = "<prev>"
 
 def _watched_code() -> dict:
     """Código de las funciones de referencia de la biblioteca que se vigilan (y su nombre)."""
-    from .. import attention, blocks, models, multihead
+    from .. import attention, blocks, models, multihead, positional
 
     functions = {
         "transformer_lib.scaled_dot_product_attention": attention.scaled_dot_product_attention,
@@ -60,6 +60,7 @@ def _watched_code() -> dict:
         "transformer_lib.MultiHeadAttention": multihead.MultiHeadAttention.forward,
         "transformer_lib.DecoderBlock": blocks.DecoderBlock.forward,
         "transformer_lib.GPT": models.GPT.forward,
+        "transformer_lib.apply_rope": positional.apply_rope,
     }
     return {fn.__code__: name for name, fn in functions.items()}
 

@@ -1,0 +1,16 @@
+"""Ignora el argumento theta: siempre 10 000."""
+
+import torch
+
+
+def apply_rope(x, positions, theta=10000.0):
+    d = x.shape[-1]
+    inv_freq = 10000.0 ** (-torch.arange(0, d, 2, dtype=x.dtype) / d)
+    angles = positions.to(x.dtype)[:, None] * inv_freq
+    angles = torch.cat([angles, angles], -1)
+    x1, x2 = x.chunk(2, -1)
+    return x * angles.cos() + torch.cat([-x2, x1], -1) * angles.sin()
+
+
+EXERCISE = "rope"
+EXPECTED = "Ignoras el argumento `theta`"
