@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = sorted((ROOT / "results").glob("sweep_*.json"))
 BENCHMARKS = {"long_range.json", "sequence_parallelism.json", "ddp.json", "train_speed.json",
               "train_vs_nanogpt.json", "train_seeds.json", "kv_cache.json", "heads.json", "stability.json",
-              "ladder.json"}
+              "ladder.json", "modern.json"}
 KINDS = ("size", "data", "isoflop")
 NUMBER = (int, float)
 
@@ -238,7 +238,7 @@ def _benchmark(name: str) -> dict:
               "ddp.json": "bench_ddp", "train_speed.json": "bench_train",
               "train_vs_nanogpt.json": "bench_train", "train_seeds.json": "bench_train",
               "kv_cache.json": "bench_kv_cache", "heads.json": "exp_heads", "stability.json": "exp_stability",
-              "ladder.json": "exp_ladder"}[name]
+              "ladder.json": "exp_ladder", "modern.json": "exp_modern"}[name]
     assert results["command"].startswith(f"python benchmarks/{script}.py"), results["command"]
     assert f"--out results/{name}" in results["command"], results["command"]
     assert (ROOT / "benchmarks" / f"{script}.py").is_file()
@@ -481,3 +481,39 @@ def test_ladder_results_and_chapters_6_and_10() -> None:
     printed6 = _checked_output("chapters/06_bloque.ipynb", "results/ladder.json")
     with_better = all(a[1] < b[1] for a, b in zip(ffn["con FFN"], ffn["sin FFN"]))
     assert f"con FFN, mejor en todas las semillas: {with_better}" in printed6
+
+
+def test_modern_results_and_chapter_11() -> None:
+    import math
+    from statistics import mean
+
+    from transformer_lib.experiments.modern import MODERN_RUNGS
+
+    results = _benchmark("modern.json")
+    rows, settings = results["rows"], results["settings"]
+    seeds = settings["seeds"]
+    assert len(seeds) >= 2 and results["rungs"] == [list(r) for r in MODERN_RUNGS]
+    ablation = {k: [r for r in rows if r["part"] == "ablation" and r["key"] == k] for k, _ in MODERN_RUNGS}
+    params = [runs[0]["non_embedding_params"] for runs in ablation.values()]
+    assert max(params) / min(params) < 1.005  # casi los mismos parámetros en cada peldaño
+    for key, runs in ablation.items():
+        assert sorted(r["seed"] for r in runs) == sorted(seeds), key
+        assert all(r["steps"] == settings["steps"] for r in runs)
+        if key in ("rmsnorm", "rope"):
+            assert all(len(r["loss_by_position"]) == settings["long"] for r in runs)
+    kv = [r for r in rows if r["part"] == "kv"]
+    assert sorted(r["seed"] for r in kv) == sorted(seeds) and all(r["n_kv_head"] == 1 for r in kv)
+    sizes = {int(n): v["kv_bytes_per_token"] for n, v in results["kv_variants"].items()}
+    assert sizes[4] == 2 * sizes[2] == 4 * sizes[1]
+    times = {r["norm"]: r["ms_per_step"] for r in rows if r["part"] == "norm_time"}
+    assert set(times) == {"layernorm", "rmsnorm"} and all(len(t) >= 5 for t in times.values())
+    tok = [r for r in rows if r["part"] == "tokenizer"]
+    assert sorted((r["tokenizer"], r["seed"]) for r in tok) == sorted((t, s) for t in ("BPE", "caracteres") for s in seeds)
+    for r in tok:
+        assert r["val_bpc"] == pytest.approx(r["val_loss"] / math.log(2) / r["chars_per_token"])
+        assert (r["chars_per_token"] == 1.0) == (r["tokenizer"] == "caracteres")
+    printed = _checked_output("chapters/11_modelos_actuales.ipynb", "results/modern.json")
+    assert f"orden: {results['command']}" in printed
+    for key, label in MODERN_RUNGS:
+        v = mean(r["val_loss"] for r in ablation[key])
+        assert re.search(rf"{re.escape(label)}\s+[\d,]+\s+{v:.3f} ±", printed), (label, v)
