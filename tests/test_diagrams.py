@@ -1,7 +1,6 @@
 """Tests de los diagramas de transformer_lib.plots (residual, grupos de normalización y bloque):
 devuelven la figura, respetan los ejes dados, validan los argumentos y dibujan lo que dicen
-(etiquetas en español). También, que el módulo de compatibilidad transformer_lib.diagrams
-sigue dando las mismas funciones."""
+(etiquetas en español)."""
 
 import matplotlib
 
@@ -11,8 +10,6 @@ import matplotlib.pyplot as plt
 import pytest
 from matplotlib.figure import Figure
 
-import transformer_lib.diagrams
-import transformer_lib.plots
 from transformer_lib.plots import draw_block_diagram, draw_norm_groups, draw_residual_diagram
 
 
@@ -89,9 +86,3 @@ def test_norm_groups_rejects_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         draw_norm_groups(**kwargs)
 
-
-def test_diagrams_module_still_exports_every_diagram():
-    names = transformer_lib.diagrams.__all__
-    assert sorted(names) == sorted(n for n in transformer_lib.plots.__all__ if n.startswith("draw_"))
-    for name in names:
-        assert getattr(transformer_lib.diagrams, name) is getattr(transformer_lib.plots, name)

@@ -305,7 +305,7 @@ LAYERS = [
     {"scaling"},
     {"experiments"},
     {"interop"},
-    {"plots", "diagrams"},
+    {"plots"},
     {"cli"},
     {"tareas"},
 ]
@@ -318,13 +318,18 @@ def _component(module: str) -> str | None:
     return parts[1] if len(parts) > 1 and parts[0] == "transformer_lib" else None
 
 
-def _all_internal_imports() -> list[tuple[str, str, str]]:
+def _all_internal_imports(
+    package_dir: Path = PACKAGE_DIR, package: str = "transformer_lib"
+) -> list[tuple[str, str, str]]:
     """(módulo, módulo importado, función que lo importa o '') para todo el paquete.
 
-    A diferencia de :func:`import_graph`, incluye las importaciones dentro de funciones.
+    A diferencia de :func:`import_graph`, incluye todas las importaciones escritas: dentro de
+    funciones (también ``__getattr__``), de ``__main__`` y de ``if TYPE_CHECKING:``.
+    ``from . import x`` apunta al submódulo ``x`` si existe; si no, al paquete.
     """
+    files = _module_files(package_dir, package)
     found = []
-    for name, path in _module_files().items():
+    for name, path in files.items():
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         is_package = path.name == "__init__.py"
         parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
@@ -332,7 +337,9 @@ def _all_internal_imports() -> list[tuple[str, str, str]]:
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom):
-                targets = [_resolve_from(name, is_package, node)]
+                source = _resolve_from(name, is_package, node)
+                targets = [f"{source}.{a.name}" if f"{source}.{a.name}" in files else source
+                           for a in node.names]  # fmt: skip
             else:
                 continue
             function, parent = "", parents.get(node)
@@ -341,8 +348,24 @@ def _all_internal_imports() -> list[tuple[str, str, str]]:
                     function = parent.name
                     break
                 parent = parents.get(parent)
-            found += [(name, t, function) for t in targets if t.startswith("transformer_lib")]
+            found += [(name, t, function) for t in targets if t.split(".")[0] == package]
     return found
+
+
+def full_import_graph(
+    package_dir: Path = PACKAGE_DIR, package: str = "transformer_lib"
+) -> dict[str, set[str]]:
+    """Grafo de todas las importaciones escritas en el paquete, sin excepciones.
+
+    Un ``import`` aplazado (dentro de una función o de un ``__getattr__`` de PEP 562) no
+    rompe un ciclo: solo lo esconde hasta que alguien llama a la función.
+    """
+    files = _module_files(package_dir, package)
+    graph: dict[str, set[str]] = {name: set() for name in files}
+    for module, target, _ in _all_internal_imports(package_dir, package):
+        if target in files and target != module:
+            graph[module].add(target)
+    return graph
 
 
 def test_every_component_has_a_layer() -> None:
@@ -351,34 +374,44 @@ def test_every_component_has_a_layer() -> None:
 
 
 def test_imports_only_go_down_the_layers() -> None:
-    """Ninguna importación sube de capa, ni siquiera dentro de una función.
-
-    Únicas excepciones: los ``__main__`` (puntos de entrada) y los ``__getattr__`` de módulo
-    (PEP 562) que reenvían un nombre antiguo a su nuevo sitio, p. ej.
-    ``transformer_lib.training.plot_history`` → ``transformer_lib.plots``.
-    """
+    """Ninguna importación sube de capa, ni siquiera dentro de una función o de un
+    ``__getattr__``. Única excepción: los ``__main__`` (puntos de entrada)."""
     upward = []
     for module, target, function in _all_internal_imports():
         source, dest = _component(module), _component(target)
         if source is None or dest is None or module.endswith(".__main__"):
-            continue
-        if function == "__getattr__":
             continue
         if RANK[dest] > RANK[source]:
             upward.append(f"{module} → {target}" + (f" (en {function})" if function else ""))
     assert not upward, "importaciones que suben de capa:\n" + "\n".join(upward)
 
 
-def test_no_cycle_even_through_imports_inside_functions() -> None:
-    """Tampoco hay ciclos contando las importaciones dentro de funciones (salvo los
-    ``__getattr__`` de compatibilidad y los ``__main__``): un ``import`` aplazado no
-    puede esconder que dos módulos dependen el uno del otro."""
-    files = _module_files()
-    graph: dict[str, set[str]] = {name: set() for name in files}
-    for module, target, function in _all_internal_imports():
-        if function == "__getattr__" or module.endswith(".__main__"):
-            continue
-        if target in files and target != module:
-            graph[module].add(target)
+def test_full_graph_sees_deferred_imports(tmp_path: Path) -> None:
+    """Un ciclo cerrado por una importación dentro de una función o de un ``__getattr__`` de
+    PEP 562 cuenta: :func:`import_graph` no lo ve y :func:`full_import_graph` sí."""
+    pkg = tmp_path / "toy"
+    (pkg / "low").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("", encoding="utf-8")
+    (pkg / "high.py").write_text("from .low import f\n", encoding="utf-8")
+    (pkg / "low" / "__init__.py").write_text(
+        "def f():\n    return 1\n"
+        "def __getattr__(name):\n    from .. import high\n    return getattr(high, name)\n",
+        encoding="utf-8",
+    )
+    assert find_cycle(import_graph(pkg, "toy")) is None
+    graph = full_import_graph(pkg, "toy")
+    assert graph == {"toy": set(), "toy.high": {"toy.low"}, "toy.low": {"toy.high"}}
+    assert set(find_cycle(graph) or []) == {"toy.high", "toy.low"}
+    (pkg / "low" / "__init__.py").write_text(
+        "def g():\n    import toy.high\n", encoding="utf-8"
+    )  # dentro de una función normal, con import absoluto
+    assert set(find_cycle(full_import_graph(pkg, "toy")) or []) == {"toy.high", "toy.low"}
+
+
+def test_no_cycle_counting_every_import() -> None:
+    """Ningún ciclo contando todas las importaciones: dentro de funciones, en los
+    ``__getattr__`` de módulo, en los ``__main__`` y bajo ``TYPE_CHECKING``."""
+    graph = full_import_graph()
+    assert sum(len(edges) for edges in graph.values()) > 100  # el grafo no está vacío
     cycle = find_cycle(graph)
     assert cycle is None, "ciclo de importación: " + " → ".join(cycle or [])

@@ -24,8 +24,6 @@ El mapa completo (qué módulo guarda cada concepto y qué capítulo lo usa) est
 CONTRIBUTING.md.
 """
 
-from typing import Any
-
 from .attention import (
     additive_mask,
     attention_weights,
@@ -114,7 +112,6 @@ __all__ = [
     "History",
     "train",
     "lr_at",
-    "plot_history",
     "save_checkpoint",
     "load_checkpoint",
     "Checkpoint",
@@ -124,12 +121,3 @@ __all__ = [
     "__version__",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    """``plot_history`` vive en :mod:`transformer_lib.plots`; se importa de allí solo cuando
-    alguien la pide (así ``import transformer_lib`` no carga las figuras)."""
-    if name == "plot_history":
-        from .plots import plot_history
-
-        return plot_history
-    raise AttributeError(f"module 'transformer_lib' has no attribute {name!r}")

@@ -25,15 +25,12 @@ Un módulo por idea, de lo más simple a lo más completo:
   semillas, perfiles IsoFLOP, puntos de la ley y ajustes).
 
 Los nombres se importan desde aquí: ``from transformer_lib.scaling import run_sweep``.
-:func:`plot_scaling` vive en :mod:`transformer_lib.plots` (solo allí se carga matplotlib) y
-sigue disponible aquí, cargado al pedirlo. Desde la terminal:
+La figura, :func:`transformer_lib.plots.plot_scaling`, vive en :mod:`transformer_lib.plots`
+(solo allí se carga matplotlib). Desde la terminal:
 ``python -m transformer_lib sweep --out results/sweep_size.json --grid size``.
 """
 
 from __future__ import annotations
-
-import importlib
-from typing import Any
 
 from . import analysis, engine, grids, long_range, sequence
 from .analysis import *  # noqa: F403 (los nombres de analysis.__all__)
@@ -130,15 +127,4 @@ __all__ = [
     *analysis.__all__,
     *sequence.__all__,
     *long_range.__all__,
-    "plot_scaling",  # noqa: F405 (la da __getattr__, al pedirla)
 ]
-
-# Nombres que viven en transformer_lib.plots: se cargan (con matplotlib) solo al pedirlos.
-_FROM_PLOTS = ("plot_scaling",)
-
-
-def __getattr__(name: str) -> Any:
-    """Reenvía ``plot_scaling`` a :mod:`transformer_lib.plots` sin cargar matplotlib antes (PEP 562)."""
-    if name in _FROM_PLOTS:
-        return getattr(importlib.import_module("..plots", __package__), name)
-    raise AttributeError(f"El módulo {__name__!r} no tiene el atributo {name!r}.")

@@ -19,8 +19,7 @@ Un módulo por idea:
 - ``sharding``: la memoria de entrenar (≈ 16 bytes por parámetro con AdamW en precisión
   mixta) y cómo la reparten ZeRO y FSDP2 (:func:`training_memory`, :func:`run_sharded`).
 - ``history``: :class:`History`, lo que pasó durante el entrenamiento (la figura está en
-  :func:`transformer_lib.plots.plot_history`; ``plot_history`` se sigue pudiendo importar de
-  aquí y solo entonces se carga matplotlib).
+  :func:`transformer_lib.plots.plot_history`).
 - ``checkpoint``: :func:`save_checkpoint` / :func:`load_checkpoint`: pesos, configuración y
   tokenizador en una carpeta; los pesos se leen con ``torch.load(..., weights_only=True)`` (sin
   código serializado) y el resto es JSON. La escritura es atómica: o queda la carpeta completa
@@ -40,8 +39,6 @@ a 0.01.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from .checkpoint import (
     Checkpoint,
@@ -93,7 +90,6 @@ __all__ = [
     "estimate_loss",
     "train",
     "History",
-    "plot_history",
     "save_checkpoint",
     "load_checkpoint",
     "load_weights",
@@ -110,16 +106,3 @@ __all__ = [
     "shard",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    """``plot_history`` vive en :mod:`transformer_lib.plots` (una capa por encima, con
-    matplotlib): se importa de allí solo cuando alguien la pide desde aquí."""
-    if name == "plot_history":
-        from ..plots import plot_history
-
-        return plot_history
-    raise AttributeError(f"el módulo {__name__!r} no tiene el atributo {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
