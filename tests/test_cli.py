@@ -183,7 +183,7 @@ def test_same_recipe_builds_same_model_and_run_in_train_and_sweep():
             train_config = dataclasses.replace(train_config, precision="fp32")
         assert train_config == sweep_config
         (size,) = parse_sizes(sweep_args.sizes)
-        assert size.gpt_config(92, **sweep_kwargs) == GPTConfig(vocab_size=92, **train_kwargs)
+        assert size.model_config(92, **sweep_kwargs) == GPTConfig(vocab_size=92, **train_kwargs)
     # Las opciones de RECIPE (la última vuelta) llegan de verdad a la configuración.
     assert (train_config.max_iters, train_config.precision, train_config.num_threads) == (7, "bf16", 1)
     assert not train_config.progress and train_kwargs["block_size"] == 16

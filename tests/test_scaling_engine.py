@@ -5,6 +5,7 @@ que un barrido interrumpido (excepción, SIGTERM, kill -9) no pierde nada ni reh
 """
 
 import json
+from dataclasses import replace
 import os
 import signal
 import subprocess
@@ -12,12 +13,18 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from transformer_lib import GPTConfig
 from transformer_lib.files import Terminated
 from transformer_lib.scaling import (
+    LrRule,
+    best_lrs,
+    fit_lr_rule,
+    model_param_count,
+    run_flops_per_token,
     RESULTS_SCHEMA,
     DataGrid,
     IsoFlopGrid,
@@ -97,8 +104,9 @@ def test_uninterrupted_sweep_file(reference):
         assert run["tokens"] == 6 * 4 * 16 and run["epochs"] == pytest.approx(run["tokens"] / len(data.train))
         model_config = GPTConfig.from_dict(run["model_config"])
         assert run["params_non_embedding"] == gpt_param_count_exact(model_config).non_embedding
-        assert run["compute"] == training_flops(run["params_non_embedding"], run["tokens"])
-        assert run["compute_with_attention"] > run["compute"]
+        assert run["compute_kaplan"] == training_flops(run["params_non_embedding"], run["tokens"])
+        assert run["compute"] == run_flops_per_token(model_config, "full") * run["tokens"]
+        assert run["compute"] > run["compute_kaplan"]
         assert run["val_windows"] == (len(data.val) - 1) // 16
         assert {"torch", "torch_threads", "git_commit", "cpu"} <= set(run["environment"])
         assert run["wall_seconds"] > 0
@@ -121,7 +129,7 @@ def test_sweep_file_is_read_by_the_old_tools(reference, tmp_path):
 
 def test_learning_rate_schedule_ends_at_each_run_own_last_step():
     data, config, _ = tiny_setup()
-    grid = IsoFlopGrid(budgets=(2e6,), sizes=(SweepSize(1, 1, 8), SweepSize(1, 2, 16), SweepSize(2, 2, 16)),
+    grid = IsoFlopGrid(budgets=(2e7,), sizes=(SweepSize(1, 1, 8), SweepSize(1, 2, 16), SweepSize(2, 2, 16)),
                        min_steps=1)
     specs = expand(grid, config, data.tokenizer.vocab_size, len(data.train))
     assert len({s.steps for s in specs}) == 3
@@ -132,6 +140,61 @@ def test_learning_rate_schedule_ends_at_each_run_own_last_step():
         assert lr_at(spec.steps - 1, cfg) > min_lr and lr_at(spec.steps, cfg) == min_lr
     with pytest.raises(ValueError, match="lr_decay_iters=50"):
         specs[0].train_config(TrainConfig(lr_decay_iters=50))
+    # Con un calendario común (Kaplan), todas decaen al paso de la más larga: las cortas
+    # acaban con la tasa sin decaer del todo.
+    fixed = expand(replace(grid, schedule="fixed"), config, data.tokenizer.vocab_size, len(data.train))
+    longest = max(s.steps for s in fixed)
+    for spec, matched in zip(fixed, specs):
+        cfg, cfg_matched = spec.train_config(config), matched.train_config(config)
+        assert cfg.lr_decay_iters == longest
+        last, last_matched = lr_at(spec.steps - 1, cfg), lr_at(spec.steps - 1, cfg_matched)
+        assert last == last_matched if spec.steps == longest else last > last_matched + 1e-4
+
+
+def test_isoflop_budgets_count_full_flops_and_kaplan_is_cheaper():
+    """Con la cuenta completa cada ejecución gasta su presupuesto; con la de Kaplan, los modelos
+    pequeños gastan de verdad mucho más de lo nominal (atención y capa de salida)."""
+    data, config, _ = tiny_setup()
+    sizes = (SweepSize(1, 1, 8), SweepSize(1, 2, 16), SweepSize(2, 2, 16))
+    full = expand(IsoFlopGrid(budgets=(2e7,), sizes=sizes, min_steps=1), config, data.tokenizer.vocab_size,
+                  len(data.train))
+    kaplan = expand(IsoFlopGrid(budgets=(2e7,), sizes=sizes, min_steps=1, flops="kaplan"), config,
+                    data.tokenizer.vocab_size, len(data.train))
+    for f, k in zip(full, kaplan):
+        mc = f.size.model_config(data.tokenizer.vocab_size, block_size=config.block_size)
+        per_step = run_flops_per_token(mc) * config.batch_size * config.block_size
+        assert abs(f.steps * per_step - 2e7) <= per_step / 2
+        assert k.steps > f.steps  # 6·N abarata: más pasos para el mismo presupuesto nominal
+    with pytest.raises(ValueError, match="flops debe ser una de"):
+        expand(IsoFlopGrid(budgets=(2e7,), sizes=sizes, flops="6N"), config, 92, len(data.train))
+
+
+def test_lr_sweep_and_rule():
+    """Un barrido de tasas da una clave por tasa; la regla ajustada asigna una tasa por tamaño."""
+    data, config, _ = tiny_setup()
+    sizes = (SweepSize(1, 1, 8), SweepSize(1, 2, 16), SweepSize(2, 2, 16))
+    grid = IsoFlopGrid(budgets=(2e7,), sizes=sizes, min_steps=1, lrs=(1e-3, 4e-3), seeds=(0,))
+    specs = expand(grid, config, data.tokenizer.vocab_size, len(data.train))
+    assert len(specs) == 6 and {s.lr for s in specs} == {1e-3, 4e-3}
+    assert all(s.key.split("/")[3] == f"lr{s.lr:g}" for s in specs)
+    rule = LrRule(lr_ref=2e-3, n_ref=1000, exponent=0.5)
+    assert rule(4000) == pytest.approx(1e-3)
+    ruled = expand(replace(grid, lrs=None, lr_rule=rule), config, data.tokenizer.vocab_size, len(data.train))
+    for spec in ruled:
+        n = model_param_count(spec.size.model_config(data.tokenizer.vocab_size, block_size=16)).non_embedding
+        assert spec.lr == rule(n) and spec.train_config(config).lr == rule(n)
+    with pytest.raises(ValueError, match="no las dos"):
+        expand(replace(grid, lr_rule=rule), config, data.tokenizer.vocab_size, len(data.train))
+    # best_lrs y fit_lr_rule sobre filas sintéticas: la tasa óptima cae donde la puso la parábola
+    runs = []
+    for n, best in ((1000, 4e-3), (8000, 2e-3), (64000, 1e-3)):
+        for lr in (5e-4, 1e-3, 2e-3, 4e-3, 8e-3, 1.6e-2):
+            runs.append({"key": f"isoflop/C1/N{n}/lr{lr:g}/s0", "name": f"N{n}", "seed": 0, "lr": lr,
+                         "params_non_embedding": n, "val_loss": 2 + (np.log(lr / best)) ** 2})
+    rows = best_lrs({"runs": runs})
+    assert [r["lr_opt"] for r in rows] == pytest.approx([4e-3, 2e-3, 1e-3], rel=1e-6)
+    fitted = fit_lr_rule({"runs": runs})
+    assert fitted.exponent == pytest.approx(1 / 3, rel=1e-3) and fitted(8000) == pytest.approx(2e-3, rel=1e-3)
 
 
 # --------------------------------------------------------------------------- reanudar
@@ -285,13 +348,15 @@ def test_data_grid_uses_nested_prefixes_and_records_epochs(tmp_path):
 def test_isoflop_grid_steps_and_errors(tmp_path):
     data, config, _ = tiny_setup()
     sizes = (SweepSize(1, 1, 8), SweepSize(1, 2, 16), SweepSize(2, 2, 16))
-    grid = IsoFlopGrid(budgets=(2e6, 6e6), sizes=sizes, seeds=(0, 1), single_seed_from=6e6, min_steps=1)
+    grid = IsoFlopGrid(budgets=(6e6, 2e7), sizes=sizes, seeds=(0, 1), single_seed_from=2e7, min_steps=1)
     specs = expand(grid, config, data.tokenizer.vocab_size, len(data.train))
     assert len(specs) == 3 * 2 + 3
     for s in specs:
-        n = gpt_param_count_exact(s.size.gpt_config(data.tokenizer.vocab_size, block_size=16)).non_embedding
-        assert s.steps == round(s.budget / (6 * n * 64)) and s.tokens == s.steps * 64
-    assert specs[0].key == "isoflop/C2e+06/L1-h1-d8/s0" and specs[0].point == "isoflop/C2e+06/L1-h1-d8"
+        mc = s.size.model_config(data.tokenizer.vocab_size, block_size=16)
+        assert s.steps == round(s.budget / (run_flops_per_token(mc, "full") * 64)) and s.tokens == s.steps * 64
+        kaplan = round(s.budget / (6 * gpt_param_count_exact(mc).non_embedding * 64))
+        assert s.steps <= kaplan  # la cuenta completa cuesta más que 6·N: no más pasos
+    assert specs[0].key == "isoflop/C6e+06/L1-h1-d8/s0" and specs[0].point == "isoflop/C6e+06/L1-h1-d8"
     results = run_grid(grid, config, data, tmp_path / "i.json", log=lambda _: None)
     assert set(results["fits"]) == {"isoflop", "chinchilla"}
     assert len(average_seeds(results["runs"])) == 6
@@ -324,16 +389,17 @@ def test_validation_batches_cover_every_window_once():
 
 
 def test_default_grids_fit_the_cpu_budget():
-    # La cabecera de grids promete ≈ 41 min para las tres rejillas por defecto en la CPU de referencia.
+    # La cabecera de grids promete ≈ 30 min para las tres rejillas por defecto en la CPU de referencia.
     config = TrainConfig()
     total = sum(estimate_seconds(s, config, 92, 211_073)
                 for kind in ("size", "data", "isoflop")
                 for s in expand(make_grid(kind), config, 92, 1_899_654))
-    assert 36 * 60 <= total <= 46 * 60
+    assert 27 * 60 <= total <= 34 * 60
     iso = expand(make_grid("isoflop"), config, 92, 1_899_654)
-    assert len({s.budget for s in iso}) >= 3
+    assert max(s.budget for s in iso) / min(s.budget for s in iso) >= 10**1.5  # ≥ 1,5 décadas
+    assert {s.seed for s in iso} == {1337, 1338}  # dos semillas en todos los presupuestos
     sizes = {c: len({s.size for s in iso if s.budget == c}) for c in {s.budget for s in iso}}
-    assert sizes == {1e12: 6, 3e12: 5, 1e13: 5}  # el L2-d16 solo donde cabe en max_steps
+    assert sizes == {3e10: 5, 1e11: 7, 3e11: 8, 1e12: 8}  # los que caben en [150, 30 000] pasos
     with pytest.raises(ValueError, match="rejilla debe ser"):
         make_grid("tamaños")
 

@@ -23,6 +23,8 @@ from ..scaling import (
     SweepSize,
     check_grid_path,
     check_sweep_path,
+    fit_lr_rule,
+    load_sweep,
     make_grid,
     run_grid,
     run_sweep,
@@ -53,11 +55,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "otro archivo nunca se toca)")
 
 
-def parse_sizes(text: str | None) -> list[SweepSize]:
+def parse_sizes(text: str | None, arch: str = "gpt") -> list[SweepSize]:
     """Lee ``--sizes``: ``'capas,cabezas,d_model'`` separados por ``;`` (None = :data:`SWEEP_SIZES`).
 
     Parámetros:
         text: el valor de la opción.
+        arch: ``"gpt"`` o ``"lstm"`` (en una LSTM las cabezas no se usan: escribe 1).
 
     Devuelve:
         La lista de tamaños.
@@ -67,7 +70,7 @@ def parse_sizes(text: str | None) -> list[SweepSize]:
     sizes = []
     for part in text.split(";"):
         try:
-            size = SweepSize(*(int(v) for v in part.split(",")))
+            size = SweepSize(*(int(v) for v in part.split(",")), arch=arch)
         except (TypeError, ValueError) as err:
             raise ValueError(
                 f"Tamaño mal escrito {part!r}: usa 'capas,cabezas,d_model', p. ej. '4,4,128'."
@@ -141,11 +144,26 @@ def add_grid_arguments(group) -> None:
     group.add_argument("--seeds", default=None, metavar="SEMILLAS",
                        help="con --grid: semillas separadas por comas (por defecto, 1337,1338)")
     group.add_argument("--budgets", default=None, metavar="FLOPS",
-                       help="con --grid isoflop: presupuestos C = 6·N·D separados por comas "
-                            "(por defecto, 1e12,3e12,1e13)")
+                       help="con --grid isoflop: presupuestos en FLOPs separados por comas "
+                            "(por defecto, 3e10,1e11,3e11,1e12)")
     group.add_argument("--single-seed-from", default=None, type=float, metavar="FLOPS",
                        help="con --grid isoflop: desde este presupuesto, solo la primera semilla "
-                            "(por defecto, 1e13)")
+                            "(por defecto, todas en todos)")
+    group.add_argument("--arch", default="gpt", choices=("gpt", "lstm"),
+                       help="con --grid size: gpt (por defecto) o lstm, la red recurrente de "
+                            "referencia (con --sizes 'capas,1,d_model')")
+    group.add_argument("--flops", default=None, choices=("full", "kaplan"),
+                       help="con --grid isoflop: cómo se cuenta cada presupuesto: full (por defecto; "
+                            "atención y capa de salida incluidas) o kaplan (6·N sin embeddings)")
+    group.add_argument("--schedule", default=None, choices=("matched", "fixed"),
+                       help="con --grid isoflop: matched (por defecto; el coseno de cada ejecución "
+                            "acaba en su último paso) o fixed (un solo calendario, el de la más larga)")
+    group.add_argument("--lrs", default=None, metavar="TASAS",
+                       help="con --grid size|isoflop: barrido de tasas; cada tamaño con cada una "
+                            "(separadas por comas)")
+    group.add_argument("--lr-from", default=None, metavar="ARCHIVO",
+                       help="con --grid size|isoflop: una tasa por tamaño, la regla lr(N) ajustada "
+                            "al barrido de tasas de ese archivo (ver fit_lr_rule)")
     group.add_argument("--fractions", default=None, metavar="FRACCIONES",
                        help="con --grid data: fracciones del entrenamiento separadas por comas "
                             "(por defecto, 1/64,1/32,1/16,1/8,1/4,1/2,1); el tamaño lo da --sizes "
@@ -162,13 +180,27 @@ def _numbers(text: str | None, flag: str, kind=float) -> list | None:
         raise ValueError(f"{flag}={text!r} no es una lista de números separados por comas.") from err
 
 
+def lr_rule_from(path: str | None):
+    """La regla lr(N) de un barrido de tasas guardado (None si no se pidió ``--lr-from``)."""
+    if path is None:
+        return None
+    return fit_lr_rule(load_sweep(path), source=path)
+
+
 def run_grid_command(args: argparse.Namespace) -> int:
     """``sweep --grid``: entrena la rejilla pedida con :func:`~transformer_lib.scaling.run_grid`."""
     gpt_kwargs, config = recipe_from_args(args)
-    fields = {"sizes": parse_sizes(args.sizes) if args.sizes else None,
-              "seeds": _numbers(args.seeds, "--seeds", int)}
+    arch = getattr(args, "arch", "gpt")
+    if arch != "gpt" and args.grid != "size":
+        raise ValueError(f"--arch {arch} solo vale con --grid size (la rejilla es {args.grid!r}).")
+    sizes = parse_sizes(args.sizes, arch) if args.sizes else None
+    fields = {"sizes": sizes, "seeds": _numbers(args.seeds, "--seeds", int)}
+    if args.grid in ("size", "isoflop"):
+        fields |= {"lrs": _numbers(getattr(args, "lrs", None), "--lrs"),
+                   "lr_rule": lr_rule_from(getattr(args, "lr_from", None))}
     if args.grid == "isoflop":
-        fields |= {"budgets": _numbers(args.budgets, "--budgets"), "single_seed_from": args.single_seed_from}
+        fields |= {"budgets": _numbers(args.budgets, "--budgets"), "single_seed_from": args.single_seed_from,
+                   "flops": getattr(args, "flops", None), "schedule": getattr(args, "schedule", None)}
     if args.grid == "data":
         fields["fractions"] = _numbers(args.fractions, "--fractions")
     grid = make_grid(args.grid, **fields)

@@ -6,6 +6,8 @@
 - ``gpt``: :class:`GPTConfig` y :class:`GPT`, un modelo solo-decoder (Radford et al., 2019);
   sus bloques no tienen atención cruzada, así que el recuento de parámetros es exacto
   (capítulos 8 y 10).
+- ``lstm``: :class:`LSTMConfig` y :class:`LSTMLanguageModel`, la red recurrente con la que
+  se compara el escalado del Transformer (capítulo 9b).
 - ``counting``: :class:`ParameterCount`, el recuento de parámetros (capítulos 9 y 10).
 
 Los dos modelos guardan su configuración en ``model.config``: es lo que guardan los
@@ -14,6 +16,8 @@ checkpoints para reconstruirlos.
 
 from .counting import ParameterCount
 from .gpt import GPT, GPTConfig
+from .lstm import LSTMConfig, LSTMLanguageModel, lstm_param_count_exact
 from .transformer import Transformer, TransformerConfig
 
-__all__ = ["GPT", "GPTConfig", "ParameterCount", "Transformer", "TransformerConfig"]
+__all__ = ["GPT", "GPTConfig", "LSTMConfig", "LSTMLanguageModel", "ParameterCount", "Transformer",
+           "TransformerConfig", "lstm_param_count_exact"]

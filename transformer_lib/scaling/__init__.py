@@ -36,12 +36,15 @@ from . import analysis, engine, grids, long_range, sequence
 from .analysis import *  # noqa: F403 (los nombres de analysis.__all__)
 from .chinchilla import ChinchillaFit, fit_chinchilla
 from .counting import (
+    FLOP_CONVENTIONS,
     FlopMeasurement,
     flops_per_token,
     gpt_param_count_exact,
     gpt_param_count_formula,
     kv_cache_bytes,
     measure_flops,
+    model_param_count,
+    run_flops_per_token,
     training_flops,
 )
 from .engine import *  # noqa: F403 (los nombres de engine.__all__)
@@ -72,12 +75,14 @@ from .sequence import *  # noqa: F403 (los nombres de sequence.__all__)
 from .sweep import (
     SWEEP_SIZES,
     SweepSize,
+    build_model,
     check_sweep_path,
     compute_frontier,
     fit_sweep,
     is_sweep_results,
     load_sweep,
     run_sweep,
+    row_flops_per_token,
     save_sweep,
     sweep_metadata,
 )
@@ -93,6 +98,11 @@ __all__ = [
     "gpt_param_count_exact",
     "kv_cache_bytes",
     "flops_per_token",
+    "FLOP_CONVENTIONS",
+    "run_flops_per_token",
+    "model_param_count",
+    "row_flops_per_token",
+    "build_model",
     "training_flops",
     "FlopMeasurement",
     "measure_flops",

@@ -6,6 +6,9 @@
 - :func:`kv_cache_bytes`: la memoria de la caché KV al generar (capítulo 11).
 - :func:`flops_per_token` (6·N + 12·n_layer·d_model·T, apéndice B de PaLM) y
   :func:`training_flops` (C ≈ 6·N·D).
+- :func:`model_param_count` y :func:`run_flops_per_token`: los dos recuentos de un modelo de
+  un barrido (GPT o LSTM) con las dos convenciones de FLOPs de :data:`FLOP_CONVENTIONS`: la
+  completa (``"full"``, la de todo el curso) y la de Kaplan (``"kaplan"``, 6·N sin embeddings).
 - :func:`measure_flops`: cuenta los FLOPs de un paso real con
   ``torch.utils.flop_counter.FlopCounterMode`` y los devuelve en un :class:`FlopMeasurement`.
 """
@@ -19,7 +22,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..models import GPTConfig, ParameterCount
+from ..models import GPTConfig, LSTMConfig, ParameterCount, lstm_param_count_exact
+
+# Las dos formas de contar el cómputo de entrenamiento por token (ver run_flops_per_token).
+FLOP_CONVENTIONS = ("full", "kaplan")
 
 
 def _check_config(config: GPTConfig) -> None:
@@ -258,3 +264,47 @@ def measure_flops(
             model.zero_grad(set_to_none=True)
     return FlopMeasurement(forward=fwd_counter.get_total_flops(), backward=backward,
                            n_tokens=idx.numel(), by_op=by_op)
+
+
+def model_param_count(config: GPTConfig | LSTMConfig) -> ParameterCount:
+    """Recuento exacto de parámetros de un modelo de barrido (GPT o LSTM), sin construirlo.
+
+    Parámetros:
+        config: un ``GPTConfig`` o un ``LSTMConfig``.
+
+    Devuelve:
+        ``ParameterCount(total, embedding, non_embedding)``.
+    """
+    if isinstance(config, LSTMConfig):
+        return lstm_param_count_exact(config)
+    return gpt_param_count_exact(config)
+
+
+def run_flops_per_token(config: GPTConfig | LSTMConfig, convention: str = "full") -> float:
+    """FLOPs de entrenamiento por token con una convención con nombre.
+
+    - ``"full"`` (la del curso): todo producto de matrices de ida y vuelta, 3 × (2·N sin
+      embeddings + la atención 4·n_layer·T·d_model + la capa de salida 2·d_model·V si está
+      atada al embedding). Es lo que cuenta ``FlopCounterMode`` en un paso real.
+    - ``"kaplan"``: 6·N con N sin embeddings (Kaplan et al., 2020): deja fuera la atención y
+      la capa de salida atada, que en los modelos pequeños pesan mucho.
+
+    En una LSTM la parte «full» son sus matrices (2·N hacia delante) y la capa de salida; no hay
+    atención.
+
+    Parámetros:
+        config: un ``GPTConfig`` o un ``LSTMConfig``.
+        convention: ``"full"`` o ``"kaplan"``.
+
+    Devuelve:
+        FLOPs por token (ida y vuelta).
+    """
+    if convention not in FLOP_CONVENTIONS:
+        raise ValueError(f"convention debe ser una de {FLOP_CONVENTIONS} y es {convention!r}.")
+    n = model_param_count(config).non_embedding
+    if convention == "kaplan":
+        return 6.0 * n
+    if isinstance(config, LSTMConfig):
+        head = 2.0 * config.d_model * config.vocab_size if config.tie_weights else 0.0
+        return 3.0 * (2.0 * n + head)
+    return flops_per_token(config, include_attention=True, include_lm_head=True)

@@ -92,9 +92,9 @@ def _train_run(spec: RunSpec, base: TrainConfig, data: QuijoteData, gpt_kwargs: 
     """Entrena una ejecución, la evalúa en toda la validación y devuelve su fila."""
     t0 = time.perf_counter()
     config = spec.train_config(base)
-    gpt_config = spec.size.gpt_config(data.tokenizer.vocab_size, **gpt_kwargs)
+    model_config = spec.size.model_config(data.tokenizer.vocab_size, **gpt_kwargs)
     subset = nested_subset(data, spec.subset_tokens) if spec.subset_tokens else data
-    model, row = _run_one(spec.size, gpt_config, config, subset)
+    model, row = _run_one(spec.size, model_config, config, subset)
     device = next(model.parameters()).device
     val_batches = validation_batches(data.val, config.block_size, device=device)
     row["val_loss_sampled"] = row["val_loss"]
@@ -103,7 +103,7 @@ def _train_run(spec: RunSpec, base: TrainConfig, data: QuijoteData, gpt_kwargs: 
     return {"key": spec.key, "grid": spec.grid, "seed": spec.seed, "budget": spec.budget,
             **row, "subset_tokens": subset_tokens, "epochs": row["tokens"] / subset_tokens,
             "val_windows": sum(len(x) for x, _ in val_batches),
-            "model_config": gpt_config.to_dict(), "train_config": config.to_dict(),
+            "model_config": model_config.to_dict(), "train_config": config.to_dict(),
             "environment": environment, "wall_seconds": round(time.perf_counter() - t0, 2)}
 
 

@@ -8,8 +8,14 @@ Tres rejillas, cada una un dataclass que se expande en una lista de :class:`RunS
   entrenamiento (prefijos, cada uno dentro del siguiente, de 1/64 de los caracteres a todos),
   siempre con los mismos pasos: los subconjuntos pequeños se repiten muchas épocas
   (``epochs = tokens vistos / tokens del subconjunto``) → L(D) y dónde deja de ayudar repetir.
-- :class:`IsoFlopGrid`: para cada presupuesto C (FLOPs, C = 6·N·D con N sin embeddings),
-  varios tamaños con los pasos que lo agotan → las curvas IsoFLOP y N_opt(C).
+- :class:`IsoFlopGrid`: para cada presupuesto C (FLOPs contados enteros: atención y capa de
+  salida incluidas; o, con ``flops="kaplan"``, C = 6·N·D con N sin embeddings), varios tamaños
+  con los pasos que lo agotan → las curvas IsoFLOP y N_opt(C).
+
+Las rejillas de tamaños e IsoFLOP admiten además un barrido de tasas (``lrs``: cada tamaño con
+cada tasa) o una tasa por tamaño (``lr_rule``, una :class:`LrRule` ajustada a ese barrido), y el
+IsoFLOP un calendario común para todas sus ejecuciones (``schedule="fixed"``, como Kaplan et al.)
+en lugar del ajustado a cada una.
 
 Cada entrenamiento es completo: su calendario de la tasa (calentamiento y coseno) se ajusta a
 **sus** pasos (:meth:`RunSpec.train_config`), así que el punto final de una ejecución corta no
@@ -24,11 +30,10 @@ más pequeño aunque apenas tenga FLOPs) y la evaluación. Con las rejillas por 
 
 - ``size``: 5 tamaños × 2 semillas × 2 000 pasos ≈ 7 min;
 - ``data``: L4-d128 × 7 subconjuntos × 2 semillas × 2 000 pasos ≈ 13 min;
-- ``isoflop``: 3 presupuestos (10¹², 3·10¹², 10¹³) × 5 o 6 tamaños (los de
-  :data:`ISOFLOP_SIZES` cuyos pasos caben en [100, 90 000]), 2 semillas en los dos primeros
-  y 1 en el mayor ≈ 21 min;
+- ``isoflop``: 4 presupuestos (3·10¹⁰, 10¹¹, 3·10¹¹, 10¹²; 1,5 décadas) × 5 a 8 tamaños (los
+  de :data:`ISOFLOP_SIZES` cuyos pasos caben en [150, 30 000]) × 2 semillas ≈ 11 min;
 
-en total ≈ 41 min con la máquina libre; con otros procesos pesados, bastante más (los
+en total ≈ 30 min con la máquina libre; con otros procesos pesados, bastante más (los
 archivos de ``results/`` guardan el tiempo real de cada ejecución y la carga de la máquina).
 """
 
@@ -41,10 +46,11 @@ from typing import ClassVar
 from ..data import QuijoteData
 from ..models import GPTConfig
 from ..training import TrainConfig
-from .counting import flops_per_token, gpt_param_count_exact
+from .counting import FLOP_CONVENTIONS, model_param_count, run_flops_per_token
 from .sweep import SWEEP_SIZES, SweepSize, _as_size
 
 __all__ = [
+    "LrRule",
     "RunSpec",
     "SizeGrid",
     "DataGrid",
@@ -79,7 +85,10 @@ class RunSpec:
         seed: semilla (inicialización, lotes y dropout).
         tokens: tokens que verá, pasos·B·T.
         subset_tokens: tokens distintos del entrenamiento que puede ver (un prefijo); None = todos.
-        budget: presupuesto nominal C en FLOPs (solo en IsoFLOP).
+        budget: presupuesto C en FLOPs (solo en IsoFLOP), contado con la convención de la rejilla.
+        lr: tasa de aprendizaje de este entrenamiento; None = la de la receta.
+        decay_iters: paso en que el coseno llega a su mínimo; None = el último paso de este
+            entrenamiento (el calendario ajustado a cada ejecución).
     """
 
     key: str
@@ -90,6 +99,8 @@ class RunSpec:
     tokens: int
     subset_tokens: int | None = None
     budget: float | None = None
+    lr: float | None = None
+    decay_iters: int | None = None
 
     @property
     def point(self) -> str:
@@ -99,15 +110,17 @@ class RunSpec:
     def train_config(self, base: TrainConfig) -> TrainConfig:
         """La receta ``base`` ajustada a este entrenamiento.
 
-        ``max_iters`` son sus pasos, el coseno llega a ``min_lr`` en su último paso
-        (``lr_decay_iters=None``), el calentamiento es el de la receta pero nunca más de la
-        décima parte de los pasos, la semilla es la suya y sin barra de progreso propia (la
-        del barrido la sustituye).
+        ``max_iters`` son sus pasos, el coseno llega a ``min_lr`` en su último paso (o en
+        ``decay_iters`` si la rejilla fija un calendario común), la tasa es ``lr`` si la
+        rejilla la da, el calentamiento es el de la receta pero nunca más de la décima parte de
+        los pasos, la semilla es la suya y sin barra de progreso propia (la del barrido la
+        sustituye).
         """
         if base.lr_decay_iters is not None:
             raise ValueError(f"lr_decay_iters={base.lr_decay_iters} no se usa en una rejilla: cada "
                              f"entrenamiento decae hasta su propio último paso. Quítalo de la receta.")
-        return replace(base, max_iters=self.steps, seed=self.seed, lr_decay_iters=None,
+        return replace(base, max_iters=self.steps, seed=self.seed, lr_decay_iters=self.decay_iters,
+                       lr=base.lr if self.lr is None else self.lr,
                        warmup_iters=min(base.warmup_iters, self.steps // 10), progress=False)
 
     def to_dict(self) -> dict:
@@ -123,7 +136,57 @@ def _seeds(seeds: Sequence[int] | None, config: TrainConfig) -> tuple[int, ...]:
 
 
 def _size_key(size: SweepSize) -> str:
+    if size.arch == "lstm":
+        return f"lstm-L{size.n_layer}-d{size.d_model}"
     return f"L{size.n_layer}-h{size.n_head}-d{size.d_model}"
+
+
+@dataclass(frozen=True)
+class LrRule:
+    """La tasa de aprendizaje de cada tamaño: lr(N) = lr_ref·(N / n_ref)^(−exponent).
+
+    N son los parámetros sin embeddings. Se ajusta sobre un barrido de tasas por tamaño
+    (:func:`~transformer_lib.scaling.fit_lr_rule`) y sirve también para tamaños nuevos (el
+    pronóstico del capítulo 10 la extrapola).
+
+    Atributos:
+        lr_ref: la tasa en ``n_ref``.
+        n_ref: el tamaño de referencia.
+        exponent: cuánto baja la tasa al crecer N (0 = la misma para todos).
+        source: de dónde sale (p. ej. el archivo del barrido de tasas).
+    """
+
+    lr_ref: float
+    n_ref: float
+    exponent: float
+    source: str = ""
+
+    def __post_init__(self):
+        if not (self.lr_ref > 0 and self.n_ref > 0):
+            raise ValueError(f"lr_ref y n_ref deben ser positivos y son {self.lr_ref!r}, {self.n_ref!r}.")
+
+    def __call__(self, n: float) -> float:
+        """La tasa para un modelo de ``n`` parámetros sin embeddings (redondeada a 4 cifras)."""
+        return float(f"{self.lr_ref * (n / self.n_ref) ** (-self.exponent):.4g}")
+
+
+def _lrs(lrs: Sequence[float] | None) -> tuple[float | None, ...]:
+    if lrs is None:
+        return (None,)
+    if not lrs or any(not (isinstance(v, (int, float)) and v > 0) for v in lrs) or len(set(lrs)) != len(lrs):
+        raise ValueError(f"lrs debe ser una lista de tasas positivas y distintas; es {lrs!r}.")
+    return tuple(float(v) for v in lrs)
+
+
+def _run_lr(size_n: int, lr: float | None, rule: LrRule | None) -> float | None:
+    """La tasa de una ejecución: la del barrido de tasas, la de la regla o la de la receta."""
+    if lr is not None and rule is not None:
+        raise ValueError("Una rejilla lleva lrs (barrido de tasas) o lr_rule (una por tamaño), no las dos.")
+    return lr if lr is not None else (rule(size_n) if rule is not None else None)
+
+
+def _lr_key(lr: float | None) -> str:
+    return "" if lr is None else f"/lr{lr:g}"
 
 
 def _tokens_per_step(config: TrainConfig) -> int:
@@ -135,23 +198,34 @@ class SizeGrid:
     """L(N): cada tamaño con los mismos pasos y semillas.
 
     Atributos:
-        sizes: los tamaños.
+        sizes: los tamaños (GPT o LSTM).
         steps: pasos de cada entrenamiento; None = los ``max_iters`` de la receta.
         seeds: semillas; None = la de la receta.
+        lrs: si se da, cada tamaño se entrena con cada una de estas tasas (un barrido de
+            tasas; la clave lleva ``/lr…``).
+        lr_rule: una tasa por tamaño (:class:`LrRule`); None = la de la receta.
     """
 
     kind: ClassVar[str] = "size"
     sizes: tuple[SweepSize, ...] = SWEEP_SIZES
     steps: int | None = None
     seeds: tuple[int, ...] | None = None
+    lrs: tuple[float, ...] | None = None
+    lr_rule: LrRule | None = None
 
     def runs(self, config: TrainConfig, vocab_size: int, train_tokens: int,
              gpt_kwargs: dict | None = None) -> list[RunSpec]:
         """Las ejecuciones de la rejilla (ver :func:`expand`)."""
         steps = self.steps or config.max_iters
-        return [RunSpec(f"size/{_size_key(s)}/s{seed}", "size", s, steps, seed,
-                        steps * _tokens_per_step(config))
-                for s in map(_as_size, self.sizes) for seed in _seeds(self.seeds, config)]
+        kwargs = {"block_size": config.block_size, **(gpt_kwargs or {})}
+        specs = []
+        for s in map(_as_size, self.sizes):
+            n = model_param_count(s.model_config(vocab_size, **kwargs)).non_embedding
+            for lr in _lrs(self.lrs):
+                specs += [RunSpec(f"size/{_size_key(s)}{_lr_key(lr)}/s{seed}", "size", s, steps, seed,
+                                  steps * _tokens_per_step(config), lr=_run_lr(n, lr, self.lr_rule))
+                          for seed in _seeds(self.seeds, config)]
+        return specs
 
     def to_dict(self) -> dict:
         """La rejilla como diccionario (para JSON), con su tipo."""
@@ -195,58 +269,86 @@ class DataGrid:
         return {"kind": self.kind, **asdict(self)}
 
 
-# El IsoFLOP añade un modelo menor que los del barrido de tamaños: con C = 1e12 FLOPs el
-# óptimo cae cerca de L2-d32, y sin un tamaño a su izquierda la parábola no lo encierra.
-ISOFLOP_SIZES: tuple[SweepSize, ...] = (SweepSize(2, 2, 16), *SWEEP_SIZES)
+# La familia del IsoFLOP: de 1 760 a 336 000 parámetros sin embeddings, con un factor ≈ 2 entre
+# vecinos (más fino que el barrido de tamaños), para que cada presupuesto de 3e10 a 1e12 FLOPs
+# tenga su mínimo por dentro y varios tamaños a cada lado.
+ISOFLOP_SIZES: tuple[SweepSize, ...] = (
+    SweepSize(2, 2, 8), SweepSize(2, 2, 12), SweepSize(2, 2, 16), SweepSize(2, 2, 24),
+    SweepSize(2, 2, 32), SweepSize(2, 4, 48), SweepSize(2, 4, 64), SweepSize(3, 4, 96),
+    SweepSize(4, 4, 128),
+)
+SCHEDULES = ("matched", "fixed")
 
 
 @dataclass(frozen=True)
 class IsoFlopGrid:
     """IsoFLOP: para cada presupuesto C, cada tamaño con los pasos que lo agotan.
 
-    Los pasos de un tamaño con N parámetros sin embeddings son round(C / (6·N·B·T)); los
-    que queden fuera de [min_steps, max_steps] se omiten (demasiado cortos para aprender o
-    demasiado largos para la CPU), y cada presupuesto debe conservar al menos 3 tamaños.
+    Los pasos de un tamaño son round(C / (F·B·T)), con F sus FLOPs de entrenamiento por token
+    contados con la convención ``flops`` (:func:`~transformer_lib.scaling.run_flops_per_token`):
+    ``"full"`` (la del curso: atención y capa de salida incluidas) o ``"kaplan"`` (6·N sin
+    embeddings, que abarata los modelos pequeños). Los tamaños con pasos fuera de
+    [min_steps, max_steps] se omiten y cada presupuesto debe conservar al menos 3.
 
     Atributos:
         budgets: presupuestos en FLOPs.
         sizes: tamaños candidatos.
         seeds: semillas; None = la de la receta.
         single_seed_from: desde este presupuesto solo se usa la primera semilla (None = todas
-            en todos): así caben 2 semillas donde el tiempo lo permite.
+            en todos).
         min_steps, max_steps: pasos admitidos.
+        flops: convención de FLOPs con la que se fija cada presupuesto.
+        schedule: ``"matched"`` (el coseno de cada ejecución acaba en su último paso, como en
+            Hoffmann et al., 2022) o ``"fixed"`` (un solo calendario, el de la ejecución más
+            larga de la rejilla, para todas: las cortas acaban con la tasa sin decaer, como en
+            Kaplan et al., 2020).
+        lrs: barrido de tasas (cada tamaño con cada tasa; la clave lleva ``/lr…``).
+        lr_rule: una tasa por tamaño (:class:`LrRule`); None = la de la receta.
     """
 
     kind: ClassVar[str] = "isoflop"
-    budgets: tuple[float, ...] = (1e12, 3e12, 1e13)
+    budgets: tuple[float, ...] = (3e10, 1e11, 3e11, 1e12)
     sizes: tuple[SweepSize, ...] = ISOFLOP_SIZES
     seeds: tuple[int, ...] | None = None
     single_seed_from: float | None = None
-    min_steps: int = 100
-    max_steps: int = 100_000
+    min_steps: int = 150
+    max_steps: int = 30_000
+    flops: str = "full"
+    schedule: str = "matched"
+    lrs: tuple[float, ...] | None = None
+    lr_rule: LrRule | None = None
 
     def runs(self, config: TrainConfig, vocab_size: int, train_tokens: int,
              gpt_kwargs: dict | None = None) -> list[RunSpec]:
         """Las ejecuciones de la rejilla (ver :func:`expand`)."""
         if not self.budgets or any(not c > 0 for c in self.budgets):
             raise ValueError(f"budgets deben ser FLOPs positivos y son {self.budgets!r}.")
+        if self.flops not in FLOP_CONVENTIONS:
+            raise ValueError(f"flops debe ser una de {FLOP_CONVENTIONS} y es {self.flops!r}.")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule debe ser uno de {SCHEDULES} y es {self.schedule!r}.")
         kwargs = {"block_size": config.block_size, **(gpt_kwargs or {})}
         seeds, specs = _seeds(self.seeds, config), []
         for c in sorted(set(self.budgets)):
             these = seeds[:1] if self.single_seed_from is not None and c >= self.single_seed_from else seeds
             chosen = []
             for s in map(_as_size, self.sizes):
-                n = gpt_param_count_exact(s.gpt_config(vocab_size, **kwargs)).non_embedding
-                steps = round(c / (6 * n * _tokens_per_step(config)))
+                model_config = s.model_config(vocab_size, **kwargs)
+                n = model_param_count(model_config).non_embedding
+                steps = round(c / (run_flops_per_token(model_config, self.flops) * _tokens_per_step(config)))
                 if self.min_steps <= steps <= self.max_steps:
-                    chosen += [RunSpec(f"isoflop/C{c:.3g}/{_size_key(s)}/s{seed}", "isoflop", s, steps,
-                                       seed, steps * _tokens_per_step(config), budget=float(c))
-                               for seed in these]
+                    chosen += [RunSpec(f"isoflop/C{c:.3g}/{_size_key(s)}{_lr_key(lr)}/s{seed}", "isoflop",
+                                       s, steps, seed, steps * _tokens_per_step(config), budget=float(c),
+                                       lr=_run_lr(n, lr, self.lr_rule))
+                               for lr in _lrs(self.lrs) for seed in these]
             if len({r.size for r in chosen}) < 3:
                 raise ValueError(f"El presupuesto C = {c:.3g} deja {len({r.size for r in chosen})} "
                                  f"tamaños con pasos en [{self.min_steps}, {self.max_steps}]: hacen "
                                  f"falta 3 para su parábola. Cambia los tamaños o el presupuesto.")
             specs += chosen
+        if self.schedule == "fixed":
+            horizon = max(r.steps for r in specs)
+            specs = [replace(r, decay_iters=horizon) for r in specs]
         return specs
 
     def to_dict(self) -> dict:
@@ -259,9 +361,8 @@ Grid = SizeGrid | DataGrid | IsoFlopGrid
 DEFAULT_GRIDS: dict[str, Grid] = {
     "size": SizeGrid(seeds=(1337, 1338)),
     "data": DataGrid(seeds=(1337, 1338)),
-    # max_steps: el L2-d16 con C = 3e12 (≈ 99 000 pasos, un cuarto de hora más de CPU) queda
-    # fuera; ese perfil ya encierra su mínimo entre L2-d32 y L2-d64.
-    "isoflop": IsoFlopGrid(seeds=(1337, 1338), single_seed_from=1e13, max_steps=90_000),
+    # Presupuestos en FLOPs reales (cuenta completa), de 3e10 a 1e12: 1,5 décadas.
+    "isoflop": IsoFlopGrid(seeds=(1337, 1338)),
 }
 
 
@@ -278,7 +379,7 @@ def make_grid(kind: str, **kwargs) -> Grid:
     if kind not in DEFAULT_GRIDS:
         raise ValueError(f"La rejilla debe ser una de {sorted(DEFAULT_GRIDS)} y es {kind!r}.")
     changes = {k: v for k, v in kwargs.items() if v is not None}
-    for name in ("sizes", "seeds", "budgets", "fractions"):
+    for name in ("sizes", "seeds", "budgets", "fractions", "lrs"):
         if name in changes:
             changes[name] = tuple(changes[name])
     return replace(DEFAULT_GRIDS[kind], **changes)
@@ -317,8 +418,8 @@ def estimate_seconds(spec: RunSpec, config: TrainConfig, vocab_size: int, val_to
         token), con F los FLOPs por paso de este tamaño y F_ref los del GPT de referencia.
     """
     kwargs = {"block_size": config.block_size, **(gpt_kwargs or {})}
-    per_token = flops_per_token(spec.size.gpt_config(vocab_size, **kwargs))
-    ref = flops_per_token(REFERENCE_CONFIG) * REFERENCE_BATCH * REFERENCE_CONFIG.block_size
+    per_token = run_flops_per_token(spec.size.model_config(vocab_size, **kwargs))
+    ref = run_flops_per_token(REFERENCE_CONFIG) * REFERENCE_BATCH * REFERENCE_CONFIG.block_size
     ms = FIXED_MS_PER_STEP + REFERENCE_MS_PER_STEP * per_token * _tokens_per_step(config) / ref
     evals = (spec.steps // config.eval_interval) * config.eval_iters if config.eval_interval else 0
     eval_steps = (evals + config.final_eval_iters + val_tokens / _tokens_per_step(config)) / 3

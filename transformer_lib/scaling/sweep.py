@@ -26,41 +26,60 @@ import torch
 from ..data import QuijoteData, prepare_quijote
 from ..environment import describe_environment, git_commit, library_version, load_average
 from ..files import UnreadableFileError, check_output_path, read_json, write_text_atomic
-from ..models import GPT, GPTConfig
+from ..models import GPT, GPTConfig, LSTMConfig, LSTMLanguageModel
 from ..training import TrainConfig, train
-from .counting import flops_per_token, training_flops
+from .counting import run_flops_per_token, training_flops
 from .fitting import PowerLawFit, fit_power_law, fit_power_law_with_offset
 
 _SIZE_FIELDS = ("n_layer", "n_head", "d_model")
 
 
+ARCHITECTURES = ("gpt", "lstm")
+
+
 @dataclass(frozen=True)
 class SweepSize:
-    """Un tamaño de GPT del barrido: profundidad, cabezas y anchura."""
+    """Un tamaño del barrido: profundidad, cabezas y anchura, y la arquitectura.
+
+    Atributos:
+        n_layer: bloques (GPT) o capas de LSTM.
+        n_head: cabezas de atención (en una LSTM no se usa: pon 1).
+        d_model: anchura.
+        arch: ``"gpt"`` (el de siempre) o ``"lstm"`` (la red recurrente de referencia).
+    """
 
     n_layer: int
     n_head: int
     d_model: int
+    arch: str = "gpt"
+
+    def __post_init__(self):
+        if self.arch not in ARCHITECTURES:
+            raise ValueError(f"arch debe ser una de {ARCHITECTURES} y es {self.arch!r}.")
 
     @property
     def name(self) -> str:
-        """Nombre corto, p. ej. ``"L4-d128"``."""
-        return f"L{self.n_layer}-d{self.d_model}"
+        """Nombre corto, p. ej. ``"L4-d128"`` (``"LSTM-L2-d64"`` en una LSTM)."""
+        return f"{'LSTM-' if self.arch == 'lstm' else ''}L{self.n_layer}-d{self.d_model}"
 
-    def gpt_config(self, vocab_size: int, **kwargs) -> GPTConfig:
-        """La configuración del GPT de este tamaño.
+    def model_config(self, vocab_size: int, **kwargs) -> GPTConfig | LSTMConfig:
+        """La configuración del modelo de este tamaño.
 
         Parámetros:
             vocab_size: tamaño del vocabulario.
-            **kwargs: el resto de campos de :class:`GPTConfig`, comunes a todo el barrido
+            **kwargs: el resto de campos de la configuración, comunes a todo el barrido
                 (``block_size``, ``dropout``, ``tie_weights``…); no pueden repetir el tamaño.
+                Una LSTM solo toma ``block_size``, ``dropout`` y ``tie_weights``.
 
         Devuelve:
-            ``GPTConfig(vocab_size, n_layer, n_head, d_model, **kwargs)``.
+            ``GPTConfig(vocab_size, n_layer, n_head, d_model, **kwargs)`` o el ``LSTMConfig``.
         """
         repeated = sorted(set(kwargs) & {"vocab_size", *_SIZE_FIELDS})
         if repeated:
             raise ValueError(f"{repeated} los fija el tamaño {self.name}: no los pases aparte.")
+        if self.arch == "lstm":
+            kept = {k: v for k, v in kwargs.items() if k in ("block_size", "dropout", "tie_weights")}
+            return LSTMConfig(vocab_size=vocab_size, n_layer=self.n_layer, d_model=self.d_model, **kept)
         return GPTConfig(vocab_size=vocab_size, n_layer=self.n_layer, n_head=self.n_head,
                          d_model=self.d_model, **kwargs)
 
@@ -83,17 +102,28 @@ def _as_size(size) -> SweepSize:
     raise TypeError(f"Cada tamaño debe ser un SweepSize o una tupla (n_layer, n_head, d_model); recibí {size!r}.")
 
 
-def _run_one(size: SweepSize, gpt_config: GPTConfig, config: TrainConfig,
-             data: QuijoteData) -> tuple[GPT, dict]:
-    """Entrena un tamaño y devuelve el modelo entrenado y su fila del barrido."""
+def build_model(config: GPTConfig | LSTMConfig) -> GPT | LSTMLanguageModel:
+    """El modelo de una configuración de barrido: un :class:`GPT` o una LSTM."""
+    return LSTMLanguageModel(config) if isinstance(config, LSTMConfig) else GPT(config)
+
+
+def _run_one(size: SweepSize, model_config: GPTConfig | LSTMConfig, config: TrainConfig,
+             data: QuijoteData) -> tuple[GPT | LSTMLanguageModel, dict]:
+    """Entrena un tamaño y devuelve el modelo entrenado y su fila del barrido.
+
+    La fila guarda los dos recuentos de parámetros (total y sin embeddings) y los dos de
+    cómputo: ``compute`` con la cuenta completa (atención y capa de salida incluidas, la del
+    curso) y ``compute_kaplan`` = 6·N·D con N sin embeddings (Kaplan et al., 2020).
+    """
     torch.manual_seed(config.seed)
-    model = GPT(gpt_config)
+    model = build_model(model_config)
     counts = model.count_parameters()
     history = train(model, config, data)
     tokens = history.tokens
     tokens_per_step = config.batch_size * config.block_size
     return model, {
         "name": size.name,
+        "arch": size.arch,
         "n_layer": size.n_layer,
         "n_head": size.n_head,
         "d_model": size.d_model,
@@ -101,8 +131,9 @@ def _run_one(size: SweepSize, gpt_config: GPTConfig, config: TrainConfig,
         "params_non_embedding": counts.non_embedding,
         "steps": len(history.steps),
         "tokens": tokens,
-        "compute": training_flops(counts.non_embedding, tokens),
-        "compute_with_attention": flops_per_token(gpt_config) * tokens,
+        "lr": config.lr,
+        "compute": run_flops_per_token(model_config, "full") * tokens,
+        "compute_kaplan": training_flops(counts.non_embedding, tokens),
         "val_loss": history.final_val_loss,
         "train_loss": history.final_train_loss,
         "seconds": round(history.seconds + history.eval_seconds, 2),
@@ -154,7 +185,7 @@ def run_sweep(
                          f"config.block_size={config.block_size}.")
     data = data if data is not None else prepare_quijote()
     vocab_size = data.tokenizer.vocab_size
-    gpt_configs = [s.gpt_config(vocab_size, block_size=block_size, **common) for s in sizes]
+    gpt_configs = [s.model_config(vocab_size, block_size=block_size, **common) for s in sizes]
     runs = []
     for size, gpt_config in zip(sizes, gpt_configs):
         runs.append(_run_one(size, gpt_config, config, data)[1])
@@ -165,14 +196,38 @@ def run_sweep(
     return results
 
 
-def compute_frontier(results: dict) -> tuple[np.ndarray, np.ndarray]:
+def row_flops_per_token(row: dict, convention: str = "full") -> float:
+    """FLOPs por token de entrenamiento del modelo de una fila de barrido.
+
+    Se recalculan de su configuración (``row["model_config"]``) con
+    :func:`~transformer_lib.scaling.counting.run_flops_per_token`; así dan lo mismo en los
+    archivos de cualquier versión. Una fila sin configuración (la de :func:`run_sweep`) usa
+    su ``compute`` (completo) o ``compute_kaplan`` entre sus tokens.
+
+    Parámetros:
+        row: una fila de ``results["runs"]``.
+        convention: ``"full"`` o ``"kaplan"``.
+
+    Devuelve:
+        FLOPs por token.
+    """
+    cfg = row.get("model_config")
+    if cfg:
+        config = LSTMConfig.from_dict(cfg) if row.get("arch") == "lstm" else GPTConfig.from_dict(cfg)
+        return run_flops_per_token(config, convention)
+    return row["compute" if convention == "full" else "compute_kaplan"] / row["tokens"]
+
+
+def compute_frontier(results: dict, convention: str = "full") -> tuple[np.ndarray, np.ndarray]:
     """Frontera de cómputo de un barrido: la mejor pérdida alcanzada con cada presupuesto.
 
-    De todos los puntos (C, L) de las curvas de validación, con C = 6·N·D, se quedan los que
-    tienen menor pérdida que todos los de menor cómputo.
+    De todos los puntos (C, L) de las curvas de validación se quedan los que tienen menor
+    pérdida que todos los de menor cómputo. C se cuenta entero (atención y capa de salida
+    incluidas); con ``convention="kaplan"``, como 6·N·D.
 
     Parámetros:
         results: lo que devuelve :func:`run_sweep` o :func:`load_sweep`.
+        convention: ``"full"`` o ``"kaplan"`` (ver :func:`row_flops_per_token`).
 
     Devuelve:
         ``(compute, loss)``: dos arrays ordenados por cómputo creciente (pérdida decreciente).
@@ -185,10 +240,10 @@ def compute_frontier(results: dict) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError("results no tiene 'runs': pásale lo que devuelve run_sweep o load_sweep.")
     points = []
     for run in runs:
-        n, curve = run["params_non_embedding"], run.get("curve") or {}
+        per_token, curve = row_flops_per_token(run, convention), run.get("curve") or {}
         for tokens, loss in zip(curve.get("tokens", []), curve.get("val_loss", [])):
             if tokens > 0:
-                points.append((training_flops(n, tokens), loss))
+                points.append((per_token * tokens, loss))
     points.sort()
     c_front, l_front, best = [], [], float("inf")
     for c, loss in points:
@@ -206,7 +261,7 @@ def fit_sweep(results: dict) -> dict[str, PowerLawFit]:
       (si hay >= 2 modelos).
     - ``"params_offset"``: lo mismo con término irreducible, L = E + A·N^(−α) (si hay >= 4 modelos).
     - ``"compute"``: la frontera de cómputo de las curvas de validación, L = A·C^(−α_C),
-      con C = 6·N·D (si la frontera tiene >= 3 puntos; ver :func:`compute_frontier`).
+      con C contado entero (si la frontera tiene >= 3 puntos; ver :func:`compute_frontier`).
 
     Parámetros:
         results: lo que devuelve :func:`run_sweep` o :func:`load_sweep`.
