@@ -354,3 +354,22 @@ def test_figures_do_not_load_matplotlib_on_import():
     code = "import transformer_lib.plots.frontier, sys; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_fit_chinchilla_recovers_besiroglu_constants_from_hoffmann_points():
+    """El enfoque 3 sobre los puntos de la figura 4 de Hoffmann et al. (2022) que extrajo Epoch AI,
+    sin las 5 pérdidas más altas como en Besiroglu et al. (2024), da sus constantes publicadas:
+    E = 1,82, A = 482,0, B = 2085,4, α = 0,348, β = 0,366."""
+    from transformer_lib.scaling import BESIROGLU2024, load_hoffmann_points
+
+    n, d, loss = load_hoffmann_points()
+    assert len(n) == 245 and d.min() > 1e8 and loss.min() > 2.0
+    keep = np.argsort(loss, kind="stable")[:-5]
+    fit = fit_chinchilla(n[keep], d[keep], loss[keep])
+    assert fit.E == pytest.approx(BESIROGLU2024.e, abs=0.01)
+    assert fit.alpha == pytest.approx(BESIROGLU2024.alpha, abs=0.002)
+    assert fit.beta == pytest.approx(BESIROGLU2024.beta, abs=0.002)
+    assert fit.A == pytest.approx(BESIROGLU2024.a, rel=0.02)
+    assert fit.B == pytest.approx(BESIROGLU2024.b, rel=0.04)
+    # Y no son las de Hoffmann et al. (2022), que el reajuste corrige (β 0,28 → 0,37; B 411 → 2085).
+    assert abs(fit.beta - 0.28) > 0.05 and fit.B > 4 * 410.7

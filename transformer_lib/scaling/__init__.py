@@ -60,6 +60,8 @@ from .fitting import (
 from .grids import *  # noqa: F403 (los nombres de grids.__all__)
 from .hardware import GPU_PEAK_FLOPS, gpu_peak_flops, matmul_rate, mfu
 from .laws import (
+    ALLOCATION_CHINCHILLA2022,
+    ALLOCATION_KAPLAN2020,
     BESIROGLU2024,
     CHINCHILLA2022,
     KAPLAN2020,
@@ -69,6 +71,7 @@ from .laws import (
     chinchilla_optimal,
     kaplan_loss_d,
     kaplan_loss_n,
+    load_hoffmann_points,
 )
 from .long_range import *  # noqa: F403 (los nombres de long_range.__all__)
 from .sequence import *  # noqa: F403 (los nombres de sequence.__all__)
@@ -93,6 +96,9 @@ __all__ = [
     "KAPLAN2020",
     "CHINCHILLA2022",
     "BESIROGLU2024",
+    "ALLOCATION_KAPLAN2020",
+    "ALLOCATION_CHINCHILLA2022",
+    "load_hoffmann_points",
     "GPU_PEAK_FLOPS",
     "gpt_param_count_formula",
     "gpt_param_count_exact",

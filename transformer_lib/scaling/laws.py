@@ -120,3 +120,35 @@ def chinchilla_optimal(
     g = (c.alpha * c.a / (c.beta * c.b)) ** (1.0 / (c.alpha + c.beta))
     n_opt = g * (compute / 6.0) ** (c.beta / (c.alpha + c.beta))
     return n_opt, compute / 6.0 / n_opt
+
+
+# Exponentes publicados de la asignación óptima N_opt ∝ C^a: Kaplan et al. (2020, ec. 6.1,
+# N sin embeddings y C = 6·N·D) y Hoffmann et al. (2022, tabla 2, enfoques 1–3: 0,50, 0,49 y 0,46).
+ALLOCATION_KAPLAN2020 = 0.73
+ALLOCATION_CHINCHILLA2022 = 0.50
+
+HOFFMANN_FIGURE4_CSV = "hoffmann2022_figure4.csv"
+
+
+def load_hoffmann_points() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Los 245 entrenamientos de la figura 4 de Hoffmann et al. (2022), leídos por Epoch AI.
+
+    Epoch AI extrajo del SVG del artículo N (parámetros), C (FLOPs de entrenamiento) y L (pérdida
+    final) de cada punto (repositorio ``epoch-research/analyzing-chinchilla``,
+    ``data/svg_extracted_data.csv``; Besiroglu et al., 2024). El archivo que acompaña a la
+    biblioteca conserva esas tres columnas; el repositorio de origen no declara licencia y son
+    medidas publicadas leídas de una figura, citadas con su fuente. D se deduce como C/(6·N),
+    la convención del artículo.
+
+    Devuelve:
+        ``(n, d, loss)``, tres arrays de 245 valores.
+    """
+    import csv
+    from importlib import resources
+
+    text = resources.files(__package__).joinpath(HOFFMANN_FIGURE4_CSV).read_text(encoding="utf-8")
+    rows = list(csv.DictReader(line for line in text.splitlines() if not line.startswith("#")))
+    n = np.array([float(r["params"]) for r in rows])
+    c = np.array([float(r["training_flops"]) for r in rows])
+    loss = np.array([float(r["loss"]) for r in rows])
+    return n, c / (6.0 * n), loss
