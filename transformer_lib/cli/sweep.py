@@ -164,6 +164,9 @@ def add_grid_arguments(group) -> None:
     group.add_argument("--lr-from", default=None, metavar="ARCHIVO",
                        help="con --grid size|isoflop: una tasa por tamaño, la regla lr(N) ajustada "
                             "al barrido de tasas de ese archivo (ver fit_lr_rule)")
+    group.add_argument("--checkpoint-every", default=None, type=int, metavar="PASOS",
+                       help="con --grid: cada ejecución guarda un punto de control cada tantos pasos "
+                            "(en <out>.partial/); repetir la orden tras un corte sigue desde él")
     group.add_argument("--fractions", default=None, metavar="FRACCIONES",
                        help="con --grid data: fracciones del entrenamiento separadas por comas "
                             "(por defecto, 1/64,1/32,1/16,1/8,1/4,1/2,1); el tamaño lo da --sizes "
@@ -208,7 +211,8 @@ def run_grid_command(args: argparse.Namespace) -> int:
     try:
         results = run_grid(grid, config, prepare_data(args), args.out,
                            gpt_kwargs=gpt_kwargs, command=recorded_command(args), note=args.note,
-                           overwrite=getattr(args, "overwrite", False))
+                           overwrite=getattr(args, "overwrite", False),
+                           checkpoint_every=getattr(args, "checkpoint_every", None))
     except (KeyboardInterrupt, Terminated):
         print(f"Barrido interrumpido: lo terminado está en {args.out}; repite la misma orden para "
               f"continuar.", file=sys.stderr)

@@ -41,13 +41,13 @@ from ..files import (
     signals_as_exceptions,
     write_json_atomic,
 )
-from ..training import TrainConfig, estimate_loss
+from ..training import Resume, TrainConfig, estimate_loss
 from .analysis import grid_fits
 from .fitting import json_ready
 from .grids import Grid, RunSpec, estimate_seconds, expand, nested_subset
 from .sweep import _run_one, sweep_metadata
 
-__all__ = ["RESULTS_SCHEMA", "check_grid_path", "run_grid", "validation_batches"]
+__all__ = ["RESULTS_SCHEMA", "check_grid_path", "checkpoint_path", "run_grid", "validation_batches"]
 
 RESULTS_SCHEMA = "transformer_lib.sweep/2"
 # Lo que debe coincidir para reanudar un archivo: la rejilla, la receta y los datos.
@@ -87,14 +87,19 @@ def _data_identity(data: QuijoteData) -> dict:
     return {"train_tokens": len(data.train), "val_tokens": len(data.val), "sha256": digest.hexdigest()}
 
 
+def checkpoint_path(out: Path, key: str) -> Path:
+    """Dónde guarda el motor el punto de control a mitad de la ejecución ``key`` de ``out``."""
+    return out.with_name(out.name + ".partial") / (key.replace("/", "__") + ".pt")
+
+
 def _train_run(spec: RunSpec, base: TrainConfig, data: QuijoteData, gpt_kwargs: dict,
-               environment: dict) -> dict:
+               environment: dict, resume: Resume | None = None) -> dict:
     """Entrena una ejecución, la evalúa en toda la validación y devuelve su fila."""
     t0 = time.perf_counter()
     config = spec.train_config(base)
     model_config = spec.size.model_config(data.tokenizer.vocab_size, **gpt_kwargs)
     subset = nested_subset(data, spec.subset_tokens) if spec.subset_tokens else data
-    model, row = _run_one(spec.size, model_config, config, subset)
+    model, row = _run_one(spec.size, model_config, config, subset, resume=resume)
     device = next(model.parameters()).device
     val_batches = validation_batches(data.val, config.block_size, device=device)
     row["val_loss_sampled"] = row["val_loss"]
@@ -170,6 +175,8 @@ def run_grid(
     overwrite: bool = False,
     log: Callable[[str], None] | None = None,
     on_run: Callable[[dict], None] | None = None,
+    checkpoint_every: int | None = None,
+    extra: dict | None = None,
 ) -> dict:
     """Entrena una rejilla, guardando cada ejecución en ``out`` al terminarla; reanuda si ya existe.
 
@@ -190,6 +197,12 @@ def run_grid(
             avanza en segundos estimados (:func:`~transformer_lib.scaling.grids.estimate_seconds`),
             así que su tiempo restante tiene en cuenta que unas ejecuciones cuestan más que otras.
         on_run: función llamada con la fila de cada ejecución, ya guardada.
+        checkpoint_every: si se da, cada ejecución guarda un punto de control cada tantos pasos
+            en ``<out>.partial/`` (:class:`~transformer_lib.training.Resume`): un corte a mitad
+            de una ejecución larga pierde como mucho esos pasos, y al repetir la orden la
+            ejecución sigue desde ahí y acaba igual, bit a bit. Se borra al terminarla.
+        extra: campos que se añaden al archivo al crearlo (p. ej. el pronóstico que se
+            verifica); no cuentan para reanudar.
 
     Devuelve:
         El diccionario de resultados, el mismo que queda en ``out``: ``schema``; los metadatos
@@ -219,7 +232,8 @@ def run_grid(
         results = _resume(out, identity)
     else:
         meta = {**sweep_metadata(command=command, note=note, torch_threads=config.num_threads), "git_commit": commit}
-        results = {"schema": RESULTS_SCHEMA, **meta, **json_ready(identity), "runs": [], "complete": False}
+        results = {"schema": RESULTS_SCHEMA, **meta, **json_ready(identity), **json_ready(extra or {}),
+                   "runs": [], "complete": False}
         write_json_atomic(out, results)
     done = {r["key"] for r in results["runs"]}
     pending = [s for s in specs if s.key not in done]
@@ -233,9 +247,13 @@ def run_grid(
                                        mininterval=1.0) as bar:
         for spec in pending:
             bar.set_description(spec.key)
-            row = json_ready(_train_run(spec, config, data, common, environment))
+            resume = (Resume(checkpoint_path(out, spec.key), checkpoint_every, key=spec.key)
+                      if checkpoint_every else None)
+            row = json_ready(_train_run(spec, config, data, common, environment, resume))
             results["runs"].append(row)
             write_json_atomic(out, results)
+            if resume is not None:
+                resume.path.unlink(missing_ok=True)
             bar.update(round(cost[spec.key]))
             write(f"[{len(results['runs'])}/{len(specs)}] {spec.key}: N = {row['params_non_embedding']:,} "
                   f"D = {row['tokens']:,} ({row['epochs']:.2f} épocas), val = {row['val_loss']:.4f} "

@@ -27,7 +27,7 @@ from ..data import QuijoteData, prepare_quijote
 from ..environment import describe_environment, git_commit, library_version, load_average
 from ..files import UnreadableFileError, check_output_path, read_json, write_text_atomic
 from ..models import GPT, GPTConfig, LSTMConfig, LSTMLanguageModel
-from ..training import TrainConfig, train
+from ..training import Resume, TrainConfig, train
 from .counting import run_flops_per_token, training_flops
 from .fitting import PowerLawFit, fit_power_law, fit_power_law_with_offset
 
@@ -108,7 +108,7 @@ def build_model(config: GPTConfig | LSTMConfig) -> GPT | LSTMLanguageModel:
 
 
 def _run_one(size: SweepSize, model_config: GPTConfig | LSTMConfig, config: TrainConfig,
-             data: QuijoteData) -> tuple[GPT | LSTMLanguageModel, dict]:
+             data: QuijoteData, resume: Resume | None = None) -> tuple[GPT | LSTMLanguageModel, dict]:
     """Entrena un tamaño y devuelve el modelo entrenado y su fila del barrido.
 
     La fila guarda los dos recuentos de parámetros (total y sin embeddings) y los dos de
@@ -118,7 +118,7 @@ def _run_one(size: SweepSize, model_config: GPTConfig | LSTMConfig, config: Trai
     torch.manual_seed(config.seed)
     model = build_model(model_config)
     counts = model.count_parameters()
-    history = train(model, config, data)
+    history = train(model, config, data, resume=resume)
     tokens = history.tokens
     tokens_per_step = config.batch_size * config.block_size
     return model, {

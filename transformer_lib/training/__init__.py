@@ -70,6 +70,7 @@ from .precision import (
     measure_precisions,
     resolve_precision,
 )
+from .resume import Resume
 from .sharding import BYTES_PER_PARAMETER, MemoryPerRank, run_sharded, training_memory
 
 __all__ = [
@@ -89,6 +90,7 @@ __all__ = [
     "make_optimizer",
     "estimate_loss",
     "train",
+    "Resume",
     "History",
     "save_checkpoint",
     "load_checkpoint",

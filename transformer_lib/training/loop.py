@@ -33,6 +33,7 @@ from .distributed import (
 )
 from .history import History
 from .precision import PrecisionPlan, candidate_precisions, measure_precisions, resolve_precision
+from .resume import Resume, load_snapshot, restore_snapshot, save_snapshot
 from .sources import (
     FixedBatches,
     Source,
@@ -131,10 +132,12 @@ class _Run:
 
     def __init__(self, model: nn.Module, config: TrainConfig, sources: tuple[Source, FixedBatches],
                  loss_fn: LossFn, optimizer: torch.optim.Optimizer, callback: Callback | None,
-                 env: DistributedEnv, device: torch.device, text: bool):
+                 env: DistributedEnv, device: torch.device, text: bool, resume: Resume | None = None):
         self.model, self.config, self.loss_fn, self.optimizer = model, config, loss_fn, optimizer
         self.next_batch, self.fixed_batches = sources
         self.callback, self.env, self.device, self.text = callback, env, device, text
+        self.resume = resume
+        self.snapshot = load_snapshot(resume, config) if resume is not None else None
         self.ddp = wrap_model(model, env, device)
         self.history = History()
         self.eval_sets = self.fixed_batches(config.eval_iters, config.seed + 1)
@@ -147,7 +150,7 @@ class _Run:
     # ----------------------------------------------------------------- precisión
 
     def probe_batch(self):
-        """Un micro-lote de entrenamiento de este proceso para cronometrar, sin tocar la fuente."""
+        """Un microlote de entrenamiento de este proceso para cronometrar, sin tocar la fuente."""
         cfg = self.config
         if self.text:  # un lote de tamaño B con su propia semilla
             batch = self.fixed_batches(1, cfg.seed + 3)["train"][0]
@@ -158,6 +161,8 @@ class _Run:
 
     def choose_plan(self) -> PrecisionPlan:
         """La precisión pedida, o con "auto" la más rápida midiendo pasos sobre una copia."""
+        if self.snapshot is not None:  # al reanudar, la que se eligió al empezar
+            return PrecisionPlan(self.snapshot["precision"])
         if self.config.precision != "auto":
             return resolve_precision(self.device, self.config.precision)
         candidates = candidate_precisions(self.device)
@@ -249,9 +254,9 @@ class _Run:
                 )
 
     def backward(self, local) -> torch.Tensor:
-        """Gradiente del trozo ``local`` de este proceso, en ``grad_accum_steps`` micro-lotes.
+        """Gradiente del trozo ``local`` de este proceso, en ``grad_accum_steps`` microlotes.
 
-        Cada micro-lote aporta su pérdida media / k, así que el gradiente acumulado es el de la
+        Cada microlote aporta su pérdida media / k, así que el gradiente acumulado es el de la
         media del trozo. El all-reduce de DDP solo se hace en el último (``no_sync`` en los
         demás). Devuelve la pérdida media del trozo (sin gradiente, en el dispositivo).
         """
@@ -277,25 +282,37 @@ class _Run:
 
         cfg = self.config
         self.model.train()
-        if cfg.eval_interval:
+        step = self.restore()
+        if step == 0 and cfg.eval_interval:
             self.evaluate(0, self.eval_sets)
-        stop = self.notify(0)
+        stop = self.notify(step)
         # Sin pasar disable cuando progress=True: así TQDM_DISABLE=1 (CI) sigue pudiendo apagarla.
         quiet = {} if cfg.progress and self.env.is_main else {"disable": True}
-        step = 0
-        with tqdm(total=cfg.max_iters, desc="entrenando", mininterval=0.5, **quiet) as bar:
+        with tqdm(total=cfg.max_iters, initial=step, desc="entrenando", mininterval=0.5, **quiet) as bar:
             while step < cfg.max_iters and not stop:
                 self.optimization_step(step)
                 step += 1
                 if cfg.eval_interval and step % cfg.eval_interval == 0 and step < cfg.max_iters:
                     self.evaluate(step, self.eval_sets)
                     bar.set_postfix(val=f"{self.history.val_loss[-1]:.3f}", refresh=False)
+                if self.resume is not None and step % self.resume.every == 0 and step < cfg.max_iters:
+                    self.flush()
+                    save_snapshot(self.resume, step, cfg, self.model, self.optimizer, self.history,
+                                  self.next_batch.generator, self.plan.name)
                 bar.update(1)
                 if step % self.LOG_EVERY == 0:
                     self.flush()
                     bar.set_postfix(loss=f"{self.history.train_loss[-1]:.3f}", refresh=False)
                 stop = self.notify(step)
         self.flush()
+        return step
+
+    def restore(self) -> int:
+        """Con un punto de control guardado, vuelve a su estado y devuelve sus pasos; si no, 0."""
+        if self.snapshot is None:
+            return 0
+        self.history = restore_snapshot(self.snapshot, self.model, self.optimizer, self.next_batch.generator)
+        step, self.snapshot = self.snapshot["step"], None
         return step
 
     def final_evaluation(self, step: int) -> None:
@@ -314,6 +331,7 @@ def train(
     loss_fn: LossFn | None = None,
     callback: Callback | None = None,
     optimizer: torch.optim.Optimizer | None = None,
+    resume: Resume | None = None,
 ) -> History:
     """Entrena ``model`` y devuelve su :class:`~transformer_lib.training.History`.
 
@@ -357,6 +375,9 @@ def train(
             después de cada paso (con el modelo en modo evaluación; en el proceso 0); si
             devuelve True, el entrenamiento se detiene (en todos los procesos).
         optimizer: optimizador propio; None usa :func:`make_optimizer`.
+        resume: dónde guardar un punto de control cada ``resume.every`` pasos y, si ya hay uno,
+            seguir desde él (ver :mod:`~transformer_lib.training.resume`); solo con texto y en
+            un proceso. El entrenamiento reanudado acaba igual, bit a bit, que uno sin cortes.
 
     Devuelve:
         El :class:`~transformer_lib.training.History` del entrenamiento.
@@ -365,6 +386,9 @@ def train(
     if (data is None) == (get_batch is None):
         raise ValueError("Pasa data=(train_ids, val_ids) para texto o get_batch=función, uno de los dos.")
     check_batch_split(config.batch_size, current_env(), config.grad_accum_steps)  # antes de esperar a nadie
+    if resume is not None and (data is None or current_env().enabled):
+        raise ValueError("resume solo vale para texto (data=…) en un solo proceso, no con get_batch "
+                         "ni con torchrun.")
     device = get_device(config.device)
     with process_group(device) as env:
         device = device_for(device, env)
@@ -380,7 +404,7 @@ def train(
             optimizer = optimizer or make_optimizer(model, config)
             with checked:
                 run = _Run(model, config, sources, loss_fn or default_loss, optimizer, callback,
-                           env, device, text=data is not None)
+                           env, device, text=data is not None, resume=resume)
                 try:
                     steps = run.loop()
                     run.final_evaluation(steps)

@@ -1,7 +1,7 @@
 """Fuentes de lotes del entrenamiento: de dónde salen los lotes de cada paso y los de evaluación.
 
 Una fuente es un par ``(source, fixed)``: ``source(split)`` da el siguiente lote de "train" o
-"val" tal como sale (el bucle lo reparte entre procesos y micro-lotes y lo lleva al
+"val" tal como sale (el bucle lo reparte entre procesos y microlotes y lo lleva al
 dispositivo con :func:`to_device`), y ``fixed(n_batches, seed)`` da, por split, una lista fija
 de lotes ya en el dispositivo para estimar la pérdida siempre sobre los mismos datos.
 """
@@ -73,13 +73,16 @@ def text_sources(data, block_size: int, batch_size: int, seed: int,
     """Ventanas al azar de ``block_size`` tokens de ``data`` = (train_ids, val_ids).
 
     Los lotes de entrenamiento salen de un ``torch.Generator`` propio sembrado con ``seed`` (no
-    del generador global); los fijos, de otro sembrado con la semilla que se les pase.
+    del generador global; queda en ``source.generator`` para guardarlo en un punto de control);
+    los fijos, de otro sembrado con la semilla que se les pase.
     """
     splits = _text_splits(data)
     gen = torch.Generator().manual_seed(seed)
 
     def source(split: str):
         return text_batch(splits[split], block_size, batch_size, gen)
+
+    source.generator = gen  # type: ignore[attr-defined]
 
     def fixed(n_batches: int, fixed_seed: int):
         """n_batches·B ventanas fijas por split, agrupadas en lotes grandes para ir más rápido."""
