@@ -295,7 +295,7 @@ def test_names_imported_by_notebooks_exist(path: Path) -> None:
 #: El orden de CONTRIBUTING.md («Mapa del paquete»): cada componente solo importa los de su
 #: nivel o de niveles anteriores.
 LAYERS = [
-    {"_checks", "utils", "files", "environment"},
+    {"_checks", "utils", "files", "environment", "book"},
     {"attention", "positional", "normalization", "feedforward"},
     {"multihead"},
     {"blocks"},
