@@ -85,7 +85,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt tools/requirements.txt
 	@test -x $(PY) || { echo ">> Creando el entorno virtual $(VENV)"; $(PYTHON) -m venv $(VENV); }
 	@echo ">> Instalando transformer_lib y las dependencias del libro y de las pruebas"
-	$(PY) -m pip install --disable-pip-version-check -q -c constraints.txt -e ".[book,test]" \
+	$(PY) -m pip install --disable-pip-version-check -q -c constraints.txt -e ".[book,notebooks,test]" \
 	  -r tools/requirements.txt
 	@touch $@
 

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import nbformat
 
+from coursetools.notebook_requirements import needed_extras
 from coursetools.repo import ROOT, repository_url
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -45,9 +46,12 @@ if "google.colab" in sys.modules:
 EXECUTION_METADATA = ("execution", "ExecuteTime", "collapsed", "scrolled")
 
 
-def expected_colab_cell(url: str | None = None) -> str:
-    """Texto exacto que debe tener la primera celda de cada cuaderno."""
-    return COLAB_TEMPLATE.format(url=url or repository_url())
+def expected_colab_cell(url: str | None = None, extras: set[str] | frozenset[str] = frozenset()) -> str:
+    """Texto exacto que debe tener la primera celda de un cuaderno que necesita esos extras."""
+    text = COLAB_TEMPLATE.format(url=url or repository_url())
+    if extras:
+        text = text.replace('"transformer_lib @', f'"transformer_lib[{",".join(sorted(extras))}] @')
+    return text
 
 
 def repository_notebooks() -> list[Path]:
@@ -115,16 +119,19 @@ def notebook_problems(path: Path, url: str | None = None) -> list[str]:
 
     # Primera celda: instalación para Colab.
     first = nb.cells[0]
-    expected = expected_colab_cell(url)
-    if path.parent.name == "tareas":  # las tareas instalan también el calificador (extra «tareas»)
-        expected = expected.replace('"transformer_lib @', '"transformer_lib[tareas] @')
+    # Los extras de lo que importa el cuaderno y, en las tareas, el calificador («tareas»).
+    try:
+        extras = needed_extras(path) | ({"tareas"} if path.parent.name == "tareas" else set())
+    except ValueError as exc:
+        return [*problems, str(exc)]
+    expected = expected_colab_cell(url, extras)
     if first.cell_type != "code":
         problems.append("la primera celda debe ser la celda de código de Colab")
     else:
         if first.source.strip() != expected.strip():
             problems.append(
                 "la primera celda no es la celda de Colab de la plantilla "
-                "(ver CONTRIBUTING.md; la URL sale de _config.yml)"
+                f"(ver CONTRIBUTING.md; la URL sale de _config.yml; extras: {sorted(extras)})"
             )
         if "remove-cell" not in _tags(first):
             problems.append("la celda de Colab debe llevar la etiqueta 'remove-cell'")
