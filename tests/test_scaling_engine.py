@@ -399,7 +399,7 @@ def test_default_grids_fit_the_cpu_budget():
     assert max(s.budget for s in iso) / min(s.budget for s in iso) >= 10**1.5  # ≥ 1,5 décadas
     assert {s.seed for s in iso} == {1337, 1338}  # dos semillas en todos los presupuestos
     sizes = {c: len({s.size for s in iso if s.budget == c}) for c in {s.budget for s in iso}}
-    assert sizes == {3e10: 5, 1e11: 7, 3e11: 8, 1e12: 8}  # los que caben en [150, 30 000] pasos
+    assert sizes == {3e10: 6, 1e11: 8, 3e11: 9, 1e12: 8}  # los que caben en [150, 30 000] pasos
     with pytest.raises(ValueError, match="rejilla debe ser"):
         make_grid("tamaños")
 

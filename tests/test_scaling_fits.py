@@ -373,3 +373,43 @@ def test_fit_chinchilla_recovers_besiroglu_constants_from_hoffmann_points():
     assert fit.B == pytest.approx(BESIROGLU2024.b, rel=0.04)
     # Y no son las de Hoffmann et al. (2022), que el reajuste corrige (β 0,28 → 0,37; B 411 → 2085).
     assert abs(fit.beta - 0.28) > 0.05 and fit.B > 4 * 410.7
+
+
+def _chinchilla_isoflop_runs(alpha=0.34, beta=0.34, seeds=(0,), noise=0.0):
+    """Ejecuciones IsoFLOP sintéticas de L = E + A/N^α + B/D^β con D = C/(6·N) y sin embeddings."""
+    rng = np.random.default_rng(0)
+    runs = []
+    for c in (1e17, 1e18, 1e19, 1e20):
+        n_star = (c / 6) ** 0.5  # con α = β y A = B, el óptimo reparte C a medias
+        for n in n_star * np.geomspace(1 / 8, 8, 9):
+            d = c / (6 * n)
+            for s in seeds:
+                loss = 1.7 + 400 / n**alpha + 400 / d**beta + noise * rng.standard_normal()
+                runs.append({"key": f"isoflop/C{c:g}/N{n:.0f}/s{s}", "seed": s, "budget": c,
+                             "params_total": n, "params_non_embedding": n, "tokens": d, "val_loss": loss})
+    return {"runs": runs}
+
+
+def test_fit_allocation_recovers_half_and_counts_two_ways():
+    from transformer_lib.scaling import allocation_bootstrap, fit_allocation
+
+    results = _chinchilla_isoflop_runs()
+    fit = fit_allocation(results)
+    assert fit.a == pytest.approx(0.5, abs=0.01) and not any(fit.extrapolated)
+    assert fit.d_opt == pytest.approx([c / (6 * n) for c, n in zip(fit.budgets, fit.n_opt)], rel=1e-2)
+    # Aquí C = 6·N·D exactamente: contar como Kaplan da lo mismo.
+    assert fit_allocation(results, flops="kaplan").a == pytest.approx(fit.a, abs=1e-6)
+    # Si la fracción sin embeddings crece con el tamaño (N_sin_emb = N²/10¹⁰), contar como Kaplan
+    # abarata los presupuestos pequeños: C' = 6·N_sin_emb·D ∝ C^1,5 y N_opt ∝ C'^(1/3).
+    for r in results["runs"]:
+        r["params_non_embedding"] = r["params_total"] ** 2 / 1e10
+    assert fit_allocation(results, flops="kaplan").a == pytest.approx(1 / 3, abs=0.01)
+    assert fit_allocation(results, params="non_embedding", flops="kaplan").a == pytest.approx(2 / 3, abs=0.01)
+    noisy = _chinchilla_isoflop_runs(seeds=(0, 1, 2), noise=0.003)
+    boot = allocation_bootstrap(noisy, n_resamples=50)
+    low, high = boot.interval("a")
+    assert low < 0.5 < high and high - low < 0.2
+    with pytest.raises(ValueError, match="params debe ser"):
+        fit_allocation(results, params="todos")
+    with pytest.raises(ValueError, match="flops debe ser"):
+        fit_allocation(results, flops="6N")

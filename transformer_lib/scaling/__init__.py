@@ -32,7 +32,8 @@ La figura, :func:`transformer_lib.plots.plot_scaling`, vive en :mod:`transformer
 
 from __future__ import annotations
 
-from . import analysis, engine, grids, long_range, sequence
+from . import allocation, analysis, engine, grids, long_range, sequence
+from .allocation import *  # noqa: F403 (los nombres de allocation.__all__)
 from .analysis import *  # noqa: F403 (los nombres de analysis.__all__)
 from .chinchilla import ChinchillaFit, fit_chinchilla
 from .counting import (
@@ -141,6 +142,7 @@ __all__ = [
     *grids.__all__,
     *engine.__all__,
     *analysis.__all__,
+    *allocation.__all__,
     *sequence.__all__,
     *long_range.__all__,
 ]

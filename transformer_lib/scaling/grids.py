@@ -269,11 +269,12 @@ class DataGrid:
         return {"kind": self.kind, **asdict(self)}
 
 
-# La familia del IsoFLOP: de 1 760 a 336 000 parámetros sin embeddings, con un factor ≈ 2 entre
+# La familia del IsoFLOP: de 888 a 793 000 parámetros sin embeddings, con un factor ≈ 2 entre
 # vecinos (más fino que el barrido de tamaños), para que cada presupuesto de 3e10 a 1e12 FLOPs
-# tenga su mínimo por dentro y varios tamaños a cada lado.
+# tenga su mínimo por dentro y varios tamaños a cada lado (con 3e10 el óptimo está por debajo
+# de L2-d8: por eso el L1-d8).
 ISOFLOP_SIZES: tuple[SweepSize, ...] = (
-    SweepSize(2, 2, 8), SweepSize(2, 2, 12), SweepSize(2, 2, 16), SweepSize(2, 2, 24),
+    SweepSize(1, 1, 8), SweepSize(2, 2, 8), SweepSize(2, 2, 12), SweepSize(2, 2, 16), SweepSize(2, 2, 24),
     SweepSize(2, 2, 32), SweepSize(2, 4, 48), SweepSize(2, 4, 64), SweepSize(3, 4, 96),
     SweepSize(4, 4, 128),
 )
