@@ -7,6 +7,8 @@ Subcomandos, uno por módulo:
 - ``generate`` (:mod:`~transformer_lib.cli.generate`): carga un checkpoint y continúa un texto.
 - ``sweep`` (:mod:`~transformer_lib.cli.sweep`): barrido de tamaños del capítulo 9
   (también ``python -m transformer_lib.scaling sweep``).
+- ``forecast`` (:mod:`~transformer_lib.cli.forecast`): el pronóstico de un entrenamiento mayor
+  y su verificación (capítulo 10).
 
 ``train`` y ``sweep`` comparten la receta de entrenamiento (:mod:`~transformer_lib.cli.recipe`):
 las mismas opciones, con los valores por defecto de ``TrainConfig`` y ``GPTConfig``. El
@@ -41,7 +43,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..files import Terminated, signals_as_exceptions
-from . import generate, sweep, train
+from . import forecast, generate, sweep, train
 from .parser import (
     SpanishArgumentParser,
     SpanishHelpFormatter,
@@ -164,3 +166,4 @@ def _fail(where: str, err: BaseException, debug: bool, code: int, message: str) 
 register_subcommand("train", train.HELP, train.add_arguments, train.run)
 register_subcommand("generate", generate.HELP, generate.add_arguments, generate.run)
 register_subcommand("sweep", sweep.HELP, sweep.add_arguments, sweep.run)
+register_subcommand("forecast", forecast.HELP, forecast.add_arguments, forecast.run)

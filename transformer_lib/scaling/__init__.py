@@ -32,7 +32,7 @@ La figura, :func:`transformer_lib.plots.plot_scaling`, vive en :mod:`transformer
 
 from __future__ import annotations
 
-from . import allocation, analysis, engine, grids, long_range, sequence
+from . import allocation, analysis, engine, forecast, grids, long_range, sequence
 from .allocation import *  # noqa: F403 (los nombres de allocation.__all__)
 from .analysis import *  # noqa: F403 (los nombres de analysis.__all__)
 from .chinchilla import ChinchillaFit, fit_chinchilla
@@ -58,6 +58,7 @@ from .fitting import (
     fit_power_law,
     fit_power_law_with_offset,
 )
+from .forecast import *  # noqa: F403 (los nombres de forecast.__all__)
 from .grids import *  # noqa: F403 (los nombres de grids.__all__)
 from .hardware import GPU_PEAK_FLOPS, gpu_peak_flops, matmul_rate, mfu
 from .laws import (
@@ -85,8 +86,8 @@ from .sweep import (
     fit_sweep,
     is_sweep_results,
     load_sweep,
-    run_sweep,
     row_flops_per_token,
+    run_sweep,
     save_sweep,
     sweep_metadata,
 )
@@ -143,6 +144,7 @@ __all__ = [
     *engine.__all__,
     *analysis.__all__,
     *allocation.__all__,
+    *forecast.__all__,
     *sequence.__all__,
     *long_range.__all__,
 ]
