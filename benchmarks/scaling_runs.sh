@@ -4,7 +4,11 @@
 # quedó. Dos cadenas independientes, una por núcleo (cada entrenamiento con 1 hilo):
 #
 #   bash benchmarks/scaling_runs.sh A   # tasas por tamaño → IsoFLOP principal
-#   bash benchmarks/scaling_runs.sh B   # IsoFLOP con una tasa → con calendario fijo → LSTM
+#   bash benchmarks/scaling_runs.sh B   # IsoFLOP con una tasa → con calendario fijo
+#   bash benchmarks/scaling_runs.sh L   # la LSTM: tasas por tamaño → 2 semillas con la tasa ajustada
+#
+# Las rejillas 3 y 4 se entrenaron con la familia IsoFLOP de entonces (sin L1-d8, que se añadió
+# después para que el presupuesto 3e10 de la principal tuviese su mínimo dentro).
 #
 # El pronóstico y su verificación (capítulo 10) van aparte: ver benchmarks/forecast_runs.sh.
 set -euo pipefail
@@ -25,17 +29,21 @@ chain_b() {
   $SWEEP --grid isoflop --seeds 1337 --out results/sweep_isoflop_lr1e-3.json
   # 4. Con una tasa y además un solo calendario (el de la ejecución más larga), como Kaplan.
   $SWEEP --grid isoflop --seeds 1337 --schedule fixed --out results/sweep_isoflop_fixed.json
+}
+
+chain_l() {
   # 5. La LSTM de referencia: 5 tamaños × 3 tasas con la receta de L(N) (2000 pasos)…
   local lstm="2,1,40;2,1,80;2,1,145;2,1,222;2,1,333"
   $SWEEP --grid size --arch lstm --sizes "$lstm" --lrs 1e-3,3e-3,1e-2 --seeds 1337 \
     --out results/sweep_lstm_lr.json
-  # 6. …y la segunda semilla con la tasa ajustada a cada tamaño.
-  $SWEEP --grid size --arch lstm --sizes "$lstm" --lr-from results/sweep_lstm_lr.json --seeds 1338 \
+  # 6. …y dos semillas con la tasa de la regla lr(N) ajustada a ese barrido.
+  $SWEEP --grid size --arch lstm --sizes "$lstm" --lr-from results/sweep_lstm_lr.json --seeds 1337,1338 \
     --out results/sweep_lstm.json
 }
 
 case "${1:-}" in
   A) chain_a ;;
   B) chain_b ;;
-  *) echo "Uso: bash benchmarks/scaling_runs.sh A|B" >&2; exit 2 ;;
+  L) chain_l ;;
+  *) echo "Uso: bash benchmarks/scaling_runs.sh A|B|L" >&2; exit 2 ;;
 esac
