@@ -44,6 +44,7 @@ class AllocationFit:
         extrapolated: si el mínimo cae fuera de los tamaños medidos (no entra en la recta).
         a, k: N_opt = k·C^a con los presupuestos no extrapolados.
         curvature: la media de los c₂ de las parábolas (pérdida por unidad de (ln N)²).
+        parabolas: los coeficientes (c₂, c₁, c₀) de cada parábola en ln N.
         tokens_per_parameter: D_opt / N_opt en cada presupuesto.
     """
 
@@ -59,6 +60,7 @@ class AllocationFit:
     k: float
     curvature: float
     tokens_per_parameter: tuple[float, ...]
+    parabolas: tuple[tuple[float, float, float], ...] = ()
 
     def n_at(self, compute: float | np.ndarray) -> np.ndarray:
         """N_opt de la recta para un cómputo (con la convención de ``flops``)."""
@@ -79,7 +81,7 @@ def allocation_columns(runs: list[dict], params: str = "total") -> list[np.ndarr
 
 
 def _profile(n, loss, tokens, n_ne, window):
-    """El mínimo de un perfil: (ln N*, pérdida*, ln D*, ln N_sin_emb*, c₂, extrapolado)."""
+    """El mínimo de un perfil: (ln N*, pérdida*, ln D*, ln N_sin_emb*, (c₂, c₁, c₀), extrapolado)."""
     sizes = np.unique(n)
     if sizes.size < 3:
         raise ValueError(f"Un presupuesto tiene {sizes.size} tamaños distintos: la parábola necesita 3.")
@@ -97,7 +99,7 @@ def _profile(n, loss, tokens, n_ne, window):
         raise ValueError("Una parábola no tiene mínimo (se abre hacia abajo): faltan tamaños a un lado.")
     x = -c1 / (2 * c2)
     outside = not log_n[sl][0] <= x <= log_n[sl][-1]
-    return x, c0 - c1**2 / (4 * c2), np.interp(x, log_n, log_d), np.interp(x, log_n, log_ne), c2, outside
+    return x, c0 - c1**2 / (4 * c2), np.interp(x, log_n, log_d), np.interp(x, log_n, log_ne), (c2, c1, c0), outside
 
 
 def _fit_columns(budget, n, loss, tokens, n_ne, params="total", flops="full", window=4) -> AllocationFit:
@@ -106,7 +108,7 @@ def _fit_columns(budget, n, loss, tokens, n_ne, params="total", flops="full", wi
     budgets = np.unique(budget)
     rows = [_profile(n[budget == c], loss[budget == c], tokens[budget == c], n_ne[budget == c], window)
             for c in budgets]
-    log_n, loss_opt, log_d, log_ne, c2, outside = (np.array(v) for v in zip(*rows))
+    log_n, loss_opt, log_d, log_ne, coefs, outside = (np.array(v) for v in zip(*rows))
     compute = budgets if flops == "full" else 6.0 * np.exp(log_ne + log_d)
     inside = ~outside.astype(bool)
     if inside.sum() < 2:
@@ -117,8 +119,9 @@ def _fit_columns(budget, n, loss, tokens, n_ne, params="total", flops="full", wi
         params=params, flops=flops, budgets=tuple(budgets.tolist()), compute=tuple(compute.tolist()),
         n_opt=tuple(np.exp(log_n).tolist()), d_opt=tuple(np.exp(log_d).tolist()),
         loss_opt=tuple(loss_opt.tolist()), extrapolated=tuple(bool(v) for v in outside),
-        a=float(a), k=float(np.exp(log_k)), curvature=float(c2.mean()),
-        tokens_per_parameter=tuple(np.exp(log_d - log_n).tolist()))
+        a=float(a), k=float(np.exp(log_k)), curvature=float(coefs[:, 0].mean()),
+        tokens_per_parameter=tuple(np.exp(log_d - log_n).tolist()),
+        parabolas=tuple(tuple(float(v) for v in c) for c in coefs))
 
 
 def fit_allocation(results: dict, params: str = "total", flops: str = "full", window: int = 4) -> AllocationFit:
