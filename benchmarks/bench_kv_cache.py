@@ -17,6 +17,9 @@ Uso::
     python benchmarks/bench_kv_cache.py --quick          # comprobación rápida: 16 y 32 tokens
     python benchmarks/bench_kv_cache.py --position rope --n-kv-head 1
     python benchmarks/bench_kv_cache.py --out results/kv_cache.json   # la medida del libro
+    python benchmarks/bench_kv_cache.py --device cuda    # la mitad CUDA (tools/gpu_check.sh)
+
+En CUDA cada medida espera a la GPU (``torch.cuda.synchronize``) antes de parar el reloj.
 """
 
 from __future__ import annotations
@@ -40,16 +43,25 @@ NEW_TOKENS = (64, 128, 256, 512, 1024)
 PROMPT = 16
 
 
+def synchronize(device: torch.device) -> None:
+    """Espera a que la GPU termine lo encolado (en CPU no hace nada)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def time_generation(model: GPT, prompt: torch.Tensor, n_new: int, use_cache: bool) -> float:
     """Segundos por token generado de una llamada a ``generate`` (voraz)."""
+    synchronize(prompt.device)
     start = time.perf_counter()
     model.generate(prompt, n_new, temperature=0, use_cache=use_cache)
+    synchronize(prompt.device)
     return (time.perf_counter() - start) / n_new
 
 
 def measure(model: GPT, n_new: int, repeats: int) -> dict:
     """Medianas intercaladas del tiempo por token, sin y con caché, para ``n_new`` tokens."""
     prompt = torch.randint(0, model.config.vocab_size, (1, PROMPT), generator=torch.Generator().manual_seed(0))
+    prompt = prompt.to(next(model.parameters()).device)
     same = torch.equal(model.generate(prompt, n_new, temperature=0),
                        model.generate(prompt, n_new, temperature=0, use_cache=True))
     times: dict[bool, list[float]] = {False: [], True: []}
@@ -70,17 +82,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--position", default="learned", choices=("learned", "rope"))
     parser.add_argument("--n-kv-head", type=int, default=None)
     parser.add_argument("--threads", type=int, default=1, help="hilos de PyTorch")
+    parser.add_argument("--device", default="cpu", help="cpu (por defecto) o cuda")
     parser.add_argument("--out", default=None, help="archivo JSON de resultados (p. ej. results/kv_cache.json)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit(f"--device {args.device}: no hay GPU CUDA en esta máquina.")
     sizes, repeats = ((16, 32), 1) if args.quick else (NEW_TOKENS, args.repeats)
     torch.manual_seed(0)
     config = GPTConfig(vocab_size=92, block_size=PROMPT + max(sizes), n_layer=4, n_head=4, d_model=128,
                        position=args.position, n_kv_head=args.n_kv_head)
-    model = GPT(config).eval()
-    model.generate(torch.zeros(1, 4, dtype=torch.long), 8, temperature=0, use_cache=True)  # calentamiento
+    model = GPT(config).to(device).eval()
+    model.generate(torch.zeros(1, 4, dtype=torch.long, device=device), 8, temperature=0, use_cache=True)  # calentamiento
     log = ResultsLog(args.out, vars(args) | {"repeats": repeats, "prompt": PROMPT}, args.threads,
-                     config=config.to_dict())
+                     config=config.to_dict(), device=torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu")
     print(f"{'tokens':>7} {'sin caché (ms/token)':>21} {'con caché (ms/token)':>21} {'aceleración':>12}")
     for n_new in sizes:
         row = measure(model, n_new, repeats)
