@@ -7,6 +7,10 @@ Las celdas con la etiqueta ``requires-gpu`` (y ``skip-execution``, para que el l
 las ejecute) se **saltan** en nbval cuando no hay GPU CUDA, con un motivo visible en el
 informe (``-ra``). Con ``REQUIRE_GPU=1`` (``make test-gpu``) son obligatorias: si no hay
 GPU, **fallan**.
+
+Lo que imprime cada celda ``requires-gpu`` al ejecutarse se guarda como propiedad
+``gpu_cell_stdout`` del informe (la recoge ``--junitxml``): ``tools/gpu_check.py`` la copia a
+``results/gpu/`` y el libro la muestra junto a la celda.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from functools import cache
 import pytest
 
 GPU_TAG = "requires-gpu"
+STDOUT_PROPERTY = "gpu_cell_stdout"
+STDOUT_LIMIT = 4000  # caracteres (los últimos) que se guardan de cada celda
 
 
 def _tags(item: pytest.Item) -> list[str]:
@@ -59,3 +65,16 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             "REQUIRE_GPU=1 pero no hay GPU CUDA: la celda 'requires-gpu' no puede ejecutarse.",
             pytrace=False,
         )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Guarda lo que imprimió una celda ``requires-gpu`` (su stdout) en ``item.user_properties``."""
+    yield
+    if call.when != "call" or GPU_TAG not in _tags(item):
+        return
+    outputs = getattr(item, "test_outputs", None) or []
+    text = "".join(out.get("text", "") for out in outputs
+                   if out.get("output_type") == "stream" and out.get("name") == "stdout")
+    if text:
+        item.user_properties.append((STDOUT_PROPERTY, text[-STDOUT_LIMIT:]))
