@@ -6,6 +6,7 @@
 #   bash benchmarks/scaling_runs.sh A   # tasas por tamaño → IsoFLOP principal
 #   bash benchmarks/scaling_runs.sh B   # IsoFLOP con una tasa → con calendario fijo
 #   bash benchmarks/scaling_runs.sh L   # la LSTM: tasas por tamaño → 2 semillas con la tasa ajustada
+#   bash benchmarks/scaling_runs.sh T   # el GPT del barrido de tamaños con la regla de tasas de A
 #
 # Las rejillas 3 y 4 se entrenaron con la familia IsoFLOP de entonces (sin L1-d8, que se añadió
 # después para que el presupuesto 3e10 de la principal tuviese su mínimo dentro).
@@ -41,9 +42,16 @@ chain_l() {
     --out results/sweep_lstm.json
 }
 
+chain_t() {
+  # 7. Para comparar con la LSTM en igualdad: el barrido de tamaños del GPT (2000 pasos) con una
+  #    tasa por tamaño, la regla lr(N) del barrido de tasas de la cadena A.
+  $SWEEP --grid size --lr-from results/sweep_lr.json --seeds 1337,1338 --out results/sweep_size_tuned.json
+}
+
 case "${1:-}" in
   A) chain_a ;;
   B) chain_b ;;
   L) chain_l ;;
-  *) echo "Uso: bash benchmarks/scaling_runs.sh A|B|L" >&2; exit 2 ;;
+  T) chain_t ;;
+  *) echo "Uso: bash benchmarks/scaling_runs.sh A|B|L|T" >&2; exit 2 ;;
 esac
