@@ -49,7 +49,7 @@ def _runs(budgets, sizes=ISOFLOP_SIZES, seeds=(0, 1), noise=0.0):
 def _grid(runs):
     return {"schema": "transformer_lib.sweep/2", "grid": {"kind": "isoflop", "lr_rule": None}, "complete": True,
             "recipe": RECIPE.to_dict(), "model": {"block_size": BLOCK}, "vocab_size": VOCAB, "runs": runs,
-            "git_commit": "abc"}
+            "git_commit": "abc", "data": {"train_tokens": 1_900_000, "val_tokens": 200_000}}
 
 
 def test_forecast_of_an_exact_law_hits_it_and_ranks_the_shapes():
@@ -64,6 +64,7 @@ def test_forecast_of_an_exact_law_hits_it_and_ranks_the_shapes():
         assert s["steps"] * 12 * BLOCK == s["tokens"] and s["lr"] == RECIPE.lr
     assert forecast["ranking"] == [s["name"] for s in sorted(forecast["shapes"], key=lambda s: s["loss"])]
     assert forecast["n_opt_low"] < forecast["n_opt"] < forecast["n_opt_high"]
+    assert forecast["verification_estimated_seconds"] > 0
     # La verificación: las tres formas con ese presupuesto, el óptimo con dos semillas.
     grid = verification_grid(forecast)
     specs = grid.runs(RECIPE, VOCAB, 1_900_000)

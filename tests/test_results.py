@@ -1,9 +1,11 @@
 """Los resultados de ``results/``: cumplen su esquema y las cifras que citan los capítulos salen de ellos.
 
-Cada archivo lo escribió ``python -m transformer_lib sweep`` (el motor ``run_grid``, esquema
-``transformer_lib.sweep/2``). Las cifras que el texto cita (α_N, α_D, a, b, los tokens por
-parámetro, E, A, B, α y β) se vuelven a calcular aquí desde los archivos y se comparan con lo
-que imprimen las celdas ``# NBVAL_CHECK_OUTPUT`` de los cuadernos, tal como están guardadas.
+Cada barrido lo escribió ``python -m transformer_lib sweep`` (el motor ``run_grid``, esquema
+``transformer_lib.sweep/2``; las órdenes, en ``benchmarks/scaling_runs.sh``). Las cifras que el
+texto cita (α_N, α_D, a, los caracteres por parámetro, E, A, B, α y β, la tabla de la
+reconciliación, la LSTM) se vuelven a calcular aquí desde los archivos y se comparan con lo que
+imprimen las celdas ``# NBVAL_CHECK_OUTPUT`` de los cuadernos, tal como están guardadas. El
+pronóstico del capítulo 10 se confirmó antes que su verificación (se comprueba con git).
 """
 
 from __future__ import annotations
@@ -11,20 +13,25 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
 from transformer_lib.scaling import (
     RESULTS_SCHEMA,
+    LrRule,
     average_seeds,
+    compare_forecast,
+    fit_allocation,
     fit_chinchilla,
-    fit_isoflop,
+    fit_lr_rule,
     fit_power_law,
     grid_fits,
-    isoflop_profiles,
     law_points,
     load_sweep,
+    reconciliation_table,
+    row_flops_per_token,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +39,14 @@ RESULTS = sorted((ROOT / "results").glob("sweep_*.json"))
 BENCHMARKS = {"long_range.json", "sequence_parallelism.json", "ddp.json", "train_speed.json",
               "train_vs_nanogpt.json", "train_seeds.json", "kv_cache.json", "heads.json", "stability.json",
               "ladder.json", "modern.json"}
-KINDS = ("size", "data", "isoflop")
+# Los barridos de results/ (benchmarks/scaling_runs.sh) y la rejilla de cada uno.
+SWEEPS = {
+    "sweep_size.json": "size", "sweep_data.json": "data", "sweep_lr.json": "isoflop",
+    "sweep_isoflop.json": "isoflop", "sweep_isoflop_lr1e-3.json": "isoflop",
+    "sweep_isoflop_fixed.json": "isoflop", "sweep_lstm_lr.json": "size", "sweep_lstm.json": "size",
+    "sweep_size_tuned.json": "size",
+}
+FORECASTS = {"forecast_1e13.json", "forecast_1e13_verify.json"}
 NUMBER = (int, float)
 
 TOP_FIELDS = {
@@ -45,29 +59,23 @@ RUN_FIELDS = {
     "key": str, "grid": str, "seed": int, "budget": (float, int, type(None)), "name": str,
     "n_layer": int, "n_head": int, "d_model": int, "params_total": int,
     "params_non_embedding": int, "steps": int, "tokens": int, "compute": NUMBER,
-    "compute_with_attention": NUMBER, "val_loss": float, "train_loss": float, "seconds": NUMBER,
+    "val_loss": float, "train_loss": float, "seconds": NUMBER,
     "ms_per_iter": NUMBER, "curve": dict, "val_loss_sampled": float, "subset_tokens": int,
     "epochs": NUMBER, "val_windows": int, "model_config": dict, "train_config": dict,
     "environment": dict, "wall_seconds": NUMBER,
 }  # fmt: skip
-
-# Los cuadernos que citan cifras de los barridos y las que cada uno debe imprimir.
-NOTEBOOKS = {
-    "chapters/09b_leyes_de_escalado.ipynb": ("α_N", "α_D", "a", "b", "tokens por parámetro", "E", "A", "B", "α", "β"),
-    "chapters/10_idea_clave.ipynb": ("α_N", "α_D", "a", "tokens por parámetro"),
-}
+# Las filas escritas desde que el cómputo se cuenta entero (issue 23) guardan las dos cuentas y la
+# tasa; las de los barridos de tamaño y de datos, anteriores, guardaban C = 6·N·D en «compute».
+NEW_RUN_FIELDS = {"arch": str, "lr": float, "compute_kaplan": NUMBER}
+LEGACY_RUN_FIELDS = {"compute_with_attention": NUMBER}
 
 
 def _id(path: Path) -> str:
     return path.name
 
 
-def _sweeps() -> dict[str, dict]:
-    sweeps = {}
-    for path in RESULTS:
-        results = load_sweep(path)
-        sweeps[results["grid"]["kind"]] = results
-    return sweeps
+def _sweep(name: str) -> dict:
+    return load_sweep(ROOT / "results" / name)
 
 
 # ---------------------------------------------------------------------------------------
@@ -75,8 +83,9 @@ def _sweeps() -> dict[str, dict]:
 
 
 def test_the_reference_grids_are_committed() -> None:
-    kinds = [load_sweep(p)["grid"]["kind"] for p in RESULTS]
-    assert sorted(kinds) == sorted(KINDS), f"results/ debe tener una rejilla de cada tipo {KINDS}: {kinds}"
+    assert {p.name for p in RESULTS} == set(SWEEPS), sorted(p.name for p in RESULTS)
+    for name, kind in SWEEPS.items():
+        assert _sweep(name)["grid"]["kind"] == kind, name
 
 
 def _assert_commit_exists(commit: str) -> None:
@@ -98,14 +107,18 @@ def test_results_file_schema(path: Path) -> None:
     assert results["schema"] == RESULTS_SCHEMA
     assert results["complete"] is True
     kind = results["grid"]["kind"]
-    assert kind in KINDS
+    assert kind == SWEEPS[path.name]
     command = results["command"]
     assert command.startswith("python -m transformer_lib sweep"), command
     assert f"--grid {kind}" in command and f"--out results/{path.name}" in command, command
+    assert f"--out results/{path.name}" in (ROOT / "benchmarks" / "scaling_runs.sh").read_text() or \
+        path.name in ("sweep_size.json", "sweep_data.json"), f"{path.name}: su orden no está en scaling_runs.sh"
     # «-dirty»: el árbol tenía cambios. Para repetir la orden de un archivo confirmado hay que
     # borrarlo antes, así que los barridos anteriores a git_commit(ignore=...) lo anotan así; el
-    # commit debe existir en la historia del repositorio.
+    # commit debe existir en la historia del repositorio. Los del issue 23 son todos limpios.
     assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?", results["git_commit"]), results["git_commit"]
+    if path.name not in ("sweep_size.json", "sweep_data.json"):
+        assert not results["git_commit"].endswith("-dirty"), path.name
     _assert_commit_exists(results["git_commit"].removesuffix("-dirty"))
     keys = [r["key"] for r in results["runs"]]
     assert results["planned"] == keys, f"{path.name}: 'planned' no coincide con las claves de 'runs'"
@@ -121,27 +134,34 @@ def test_each_run_is_complete_and_consistent(path: Path) -> None:
     train_tokens = results["data"]["train_tokens"]
     for run in results["runs"]:
         where = f"{path.name}: {run.get('key')}"
-        for field, types in RUN_FIELDS.items():
+        legacy = "compute_kaplan" not in run
+        for field, types in {**RUN_FIELDS, **(LEGACY_RUN_FIELDS if legacy else NEW_RUN_FIELDS)}.items():
             assert isinstance(run.get(field), types) and not isinstance(run.get(field), bool), (
                 f"{where}: el campo {field!r} falta o no es {types}")
         assert run["grid"] == kind and run["key"].startswith(f"{kind}/") and run["key"].endswith(f"/s{run['seed']}")
         n, d = run["params_non_embedding"], run["tokens"]
-        # FLOPs: C = 6·N·D, salvo el redondeo de la escritura.
-        assert run["compute"] == pytest.approx(6 * n * d, rel=1e-9), where
-        assert run["compute_with_attention"] > run["compute"], where
+        full = row_flops_per_token(run, "full")
+        if legacy:  # C = 6·N·D, salvo el redondeo de la escritura
+            assert run["compute"] == pytest.approx(6 * n * d, rel=1e-9), where
+            assert run["compute_with_attention"] > run["compute"], where
+        else:  # la cuenta completa y la de Kaplan, recalculadas de la configuración
+            assert run["compute"] == pytest.approx(full * d, rel=1e-9), where
+            assert run["compute_kaplan"] == pytest.approx(6 * n * d, rel=1e-9), where
+            assert run["compute"] > run["compute_kaplan"], where
+            assert run["lr"] == run["train_config"]["lr"], where
         config = run["train_config"]
         assert d == run["steps"] * config["batch_size"] * config["block_size"], where
         assert config["max_iters"] == run["steps"] and config["batch_size"] == recipe["batch_size"], where
-        assert {k: run["model_config"][k] for k in ("n_layer", "n_head", "d_model")} == {
-            k: run[k] for k in ("n_layer", "n_head", "d_model")}, where
+        assert {k: run["model_config"][k] for k in ("n_layer", "d_model")} == {
+            k: run[k] for k in ("n_layer", "d_model")}, where
         assert 0 < n < run["params_total"], where
         assert run["epochs"] == pytest.approx(d / run["subset_tokens"]), where
         assert 0 < run["subset_tokens"] <= train_tokens, where
         assert 0 < run["val_loss"] < math.log(results["vocab_size"]) + 0.5, where
         assert math.isfinite(run["train_loss"]) and run["curve"]["steps"][-1] == run["steps"], where
         assert run["environment"]["git_commit"] == results["git_commit"], where
-        if kind == "isoflop":
-            step_flops = 6 * n * config["batch_size"] * config["block_size"]
+        if kind == "isoflop":  # agota su presupuesto, en FLOPs completos
+            step_flops = full * config["batch_size"] * config["block_size"]
             assert abs(run["compute"] - run["budget"]) <= step_flops / 2 + 1, f"{where}: no agota su presupuesto"
         else:
             assert run["budget"] is None, where
@@ -158,9 +178,38 @@ def test_stored_fits_are_recomputed_from_the_runs(path: Path) -> None:
         if "error" in fit:  # un ajuste imposible se guarda con su mensaje: debe seguir siéndolo
             assert recomputed[name] == fit, f"{path.name}: {name}"
             continue
+        if isinstance(fit, list):  # las mejores tasas de un barrido de tasas: las mismas, exactas
+            assert recomputed[name] == fit, f"{path.name}: {name}"
+            continue
         for key, value in fit.items():
             if isinstance(value, (int, float)) and key not in ("objective",):
                 assert recomputed[name][key] == pytest.approx(value, rel=1e-3, abs=1e-6), f"{path.name}: {name}.{key}"
+
+
+def test_the_grids_of_issue_23_have_what_the_chapters_claim() -> None:
+    """IsoFLOP principal: ≥ 1,5 décadas, 2 semillas y el mínimo dentro en cada presupuesto; la
+    regla de tasas sale de sweep_lr.json; la LSTM tiene 5 tamaños × 2 semillas."""
+    iso, lr_sweep = _sweep("sweep_isoflop.json"), _sweep("sweep_lr.json")
+    budgets = sorted({r["budget"] for r in iso["runs"]})
+    assert budgets[-1] / budgets[0] >= 10**1.5
+    for c in budgets:
+        assert {r["seed"] for r in iso["runs"] if r["budget"] == c} == {1337, 1338}, c
+    alloc = fit_allocation(iso)
+    assert not any(alloc.extrapolated), alloc.extrapolated
+    assert iso["grid"]["lr_rule"] == {**asdict(fit_lr_rule(lr_sweep)), "source": "results/sweep_lr.json"}
+    assert {r["lr"] for r in iso["runs"]} == {LrRule(**iso["grid"]["lr_rule"])(r["params_non_embedding"])
+                                              for r in iso["runs"]}
+    for name in ("sweep_isoflop_lr1e-3.json", "sweep_isoflop_fixed.json"):
+        other = _sweep(name)
+        assert {r["lr"] for r in other["runs"]} == {1e-3}, name
+        assert sorted({r["budget"] for r in other["runs"]}) == budgets, name
+    assert _sweep("sweep_isoflop_fixed.json")["grid"]["schedule"] == "fixed"
+    lstm = _sweep("sweep_lstm.json")
+    assert {r["arch"] for r in lstm["runs"]} == {"lstm"} and len(lstm["runs"]) == 10
+    assert {r["seed"] for r in lstm["runs"]} == {1337, 1338}
+    lstm_n = sorted({r["params_non_embedding"] for r in lstm["runs"]})
+    gpt_n = sorted({r["params_non_embedding"] for r in _sweep("sweep_size_tuned.json")["runs"]})
+    assert all(abs(a / b - 1) < 0.05 for a, b in zip(lstm_n, gpt_n)), (lstm_n, gpt_n)
 
 
 # ---------------------------------------------------------------------------------------
@@ -169,38 +218,35 @@ def test_stored_fits_are_recomputed_from_the_runs(path: Path) -> None:
 
 def _quoted_figures() -> dict[str, str]:
     """Las cifras de los capítulos, recalculadas desde results/ y con el redondeo con que se imprimen."""
-    sweeps = _sweeps()
-    size_rows = average_seeds(sweeps["size"]["runs"])
+    size, data, iso = _sweep("sweep_size.json"), _sweep("sweep_data.json"), _sweep("sweep_isoflop.json")
+    size_rows = average_seeds(size["runs"])
     size_fit = fit_power_law([r["params_non_embedding"] for r in size_rows], [r["val_loss"] for r in size_rows])
-    data_rows = average_seeds(sweeps["data"]["runs"])
-    data_fit = fit_power_law([r["subset_tokens"] for r in data_rows], [r["val_loss"] for r in data_rows])
-    iso_runs = isoflop_profiles(sweeps["isoflop"]["runs"])
-    iso_fit = fit_isoflop([r["budget"] for r in iso_runs], [r["params_non_embedding"] for r in iso_runs],
-                          [r["val_loss"] for r in iso_runs])
-    law = fit_chinchilla(*law_points(sweeps["size"], sweeps["data"], sweeps["isoflop"]))
-    figures = {"α_N": f"{size_fit.alpha:.3f}", "α_D": f"{data_fit.alpha:.3f}", "E": f"{law.E:.3f}",
-               "A": f"{law.A:.3g}", "B": f"{law.B:.3g}", "α": f"{law.alpha:.3f}", "β": f"{law.beta:.3f}"}
-    # El IsoFLOP committed debe encerrar sus óptimos: los tres presupuestos dentro de lo probado.
-    assert len(iso_fit.interior) == len(iso_fit.budgets) >= 3, iso_fit.extrapolated
-    figures["a"], figures["b"] = f"{iso_fit.a:.2f}", f"{iso_fit.b:.2f}"
-    for c, dn in zip(iso_fit.budgets, iso_fit.tokens_per_parameter):
-        figures[f"tokens por parámetro en C = {c:.0e}"] = f"{dn:.1f}"
+    few = [r for r in average_seeds(data["runs"]) if r["epochs"] <= 4]
+    data_fit = fit_power_law([r["subset_tokens"] for r in few], [r["val_loss"] for r in few])
+    alloc = fit_allocation(iso)
+    figures = {"α_N": f"{size_fit.alpha:.3f}", "α_D": f"{data_fit.alpha:.3f}", "a": f"{alloc.a:.2f}"}
+    for c, dn in zip(alloc.budgets, alloc.tokens_per_parameter):
+        figures[f"caracteres por parámetro en C = {c:.0e}"] = f"{dn:.1f}"
+    law = fit_chinchilla(*law_points(size, data, iso))
+    for key in ("E", "A", "B", "alpha", "beta"):
+        figures[key] = f"{getattr(law, key):.3g}"
     return figures
 
 
-def _printed_figures(notebook: Path) -> dict[str, str]:
-    """Las líneas «nombre = número» de las salidas guardadas de las celdas verificadas."""
+def _printed_text(notebook: Path) -> str:
+    """Todo lo que imprimen las celdas verificadas, tal como está guardado."""
     nb = json.loads(notebook.read_text(encoding="utf-8"))
+    return "\n".join("".join(o.get("text", "")) for cell in nb["cells"] if cell["cell_type"] == "code"
+                     and "".join(cell["source"]).startswith("# NBVAL_CHECK_OUTPUT") for o in cell.get("outputs", []))
+
+
+def _printed_figures(notebook: Path) -> dict[str, str]:
+    """Las cifras «nombre = número» (seguidas o no de un paréntesis) de las celdas verificadas."""
     printed: dict[str, str] = {}
-    for cell in nb["cells"]:
-        source = "".join(cell["source"])
-        if cell["cell_type"] != "code" or not source.startswith("# NBVAL_CHECK_OUTPUT"):
-            continue
-        for output in cell.get("outputs", []):
-            for line in "".join(output.get("text", "")).splitlines():
-                match = re.fullmatch(r"(.+?) = (-?\d[\d.]*(?:e[+-]?\d+)?)", line.strip())
-                if match:
-                    printed[match[1]] = match[2]
+    for line in _printed_text(notebook).splitlines():
+        match = re.fullmatch(r"(.+?) = (-?\d[\d.]*(?:e[+-]?\d+)?)(?:\s+\(.*\))?", line.strip())
+        if match:
+            printed.setdefault(match[1], match[2])
     return printed
 
 
@@ -209,11 +255,19 @@ def quoted_figures() -> dict[str, str]:
     return _quoted_figures()
 
 
+# Los cuadernos que citan cifras de los barridos y las que cada uno debe imprimir.
+NOTEBOOKS = {
+    "chapters/09b_leyes_de_escalado.ipynb": ("α_N", "α_D", "a", "caracteres por parámetro", "E", "A", "B",
+                                             "alpha", "beta"),
+    "chapters/10_idea_clave.ipynb": ("α_N", "α_D", "a", "caracteres por parámetro"),
+}
+
+
 @pytest.mark.parametrize("notebook", list(NOTEBOOKS), ids=lambda p: Path(p).name)
 def test_chapters_quote_the_figures_of_the_results(notebook: str, quoted_figures: dict[str, str]) -> None:
     printed = _printed_figures(ROOT / notebook)
     for name in NOTEBOOKS[notebook]:
-        names = [k for k in quoted_figures if k == name or (name == "tokens por parámetro" and k.startswith(name))]
+        names = [k for k in quoted_figures if k == name or k.startswith(name + " en C")]
         assert names, name
         for key in names:
             assert key in printed, (f"{notebook} no imprime «{key} = …» en una celda verificada: "
@@ -222,13 +276,54 @@ def test_chapters_quote_the_figures_of_the_results(notebook: str, quoted_figures
                 f"{notebook}: imprime {key} = {printed[key]}, pero los resultados dan {quoted_figures[key]}")
 
 
+def test_chapter_9b_prints_the_reconciliation_and_the_lstm_of_the_results() -> None:
+    text = _printed_text(ROOT / "chapters/09b_leyes_de_escalado.ipynb")
+    grids = {"fixed": _sweep("sweep_isoflop_fixed.json"), "one_lr": _sweep("sweep_isoflop_lr1e-3.json"),
+             "tuned": _sweep("sweep_isoflop.json")}
+    for row in reconciliation_table(grids, n_resamples=200):
+        line = f"{row['label']:<72} a = {row['a']:.2f} ({row['a_low']:.2f} – {row['a_high']:.2f})"
+        assert line in text, line
+    lstm = average_seeds(_sweep("sweep_lstm.json")["runs"])
+    fit = fit_power_law([r["params_non_embedding"] for r in lstm], [r["val_loss"] for r in lstm])
+    assert f"α_N de la LSTM = {fit.alpha:.3f}" in text
+
+
+def test_the_forecast_was_committed_before_its_verification() -> None:
+    """El pronóstico se confirmó en git antes de entrenar su verificación, y no ha cambiado."""
+    import subprocess
+
+    forecast = json.loads((ROOT / "results/forecast_1e13.json").read_text(encoding="utf-8"))
+    verify = _sweep("forecast_1e13_verify.json")
+    assert verify["forecast"]["file"] == "results/forecast_1e13.json"
+    assert forecast["command"].startswith("python -m transformer_lib forecast --from results/sweep_isoflop.json")
+    assert verify["command"].startswith("python -m transformer_lib forecast --verify results/forecast_1e13.json")
+    assert forecast["ratio_to_largest"] >= 10
+    committed, verified = verify["forecast"]["git_commit"], verify["git_commit"]
+    assert re.fullmatch(r"[0-9a-f]{40}", committed) and re.fullmatch(r"[0-9a-f]{40}", verified)
+    shallow = subprocess.run(["git", "rev-parse", "--is-shallow-repository"], cwd=ROOT, capture_output=True, text=True)
+    if shallow.returncode != 0 or shallow.stdout.strip() == "true":
+        pytest.skip("un clon superficial no tiene la historia")
+    ancestor = subprocess.run(["git", "merge-base", "--is-ancestor", committed, verified], cwd=ROOT)
+    assert ancestor.returncode == 0, f"el pronóstico ({committed}) no es anterior a la verificación ({verified})"
+    then = subprocess.run(["git", "show", f"{committed}:results/forecast_1e13.json"], cwd=ROOT,
+                          capture_output=True, text=True, check=True).stdout
+    assert json.loads(then) == forecast, "el pronóstico cambió después de confirmarlo"
+    # Lo que se verificó es lo que se pronosticó: las mismas formas, pasos y tasas.
+    shapes = {s["name"]: s for s in forecast["shapes"]}
+    for run in verify["runs"]:
+        shape = shapes[run["name"]]
+        assert (run["steps"], run["lr"], run["budget"]) == (shape["steps"], shape["lr"], forecast["budget"])
+    assert {r["name"] for r in verify["runs"]} == set(shapes)
+    assert verify["comparison"] == json.loads(json.dumps(compare_forecast(forecast, verify)))
+
+
 # ---------------------------------------------------------------------------------------
 # Los resultados de los guiones de benchmarks/ (capítulos 9 y 9a)
 
 
 def test_every_results_file_is_known() -> None:
     names = {p.name for p in (ROOT / "results").glob("*.json")}
-    assert names == {p.name for p in RESULTS} | BENCHMARKS, names
+    assert names == {p.name for p in RESULTS} | BENCHMARKS | FORECASTS, names
 
 
 def _benchmark(name: str) -> dict:

@@ -35,7 +35,7 @@ from .analysis import average_seeds
 from .chinchilla import fit_chinchilla
 from .counting import model_param_count, run_flops_per_token
 from .fitting import fit_power_law_with_offset, json_ready
-from .grids import ISOFLOP_SIZES, LrRule, RunSpec, _seeds, _size_key, _tokens_per_step
+from .grids import ISOFLOP_SIZES, LrRule, RunSpec, _seeds, _size_key, _tokens_per_step, estimate_seconds
 from .sweep import SweepSize, _as_size
 
 __all__ = ["FORECAST_SCHEMA", "FORECAST_SIZES", "ForecastGrid", "make_forecast", "verification_grid",
@@ -141,6 +141,11 @@ def make_forecast(results: dict, budget: float, *, sizes: tuple[SweepSize, ...] 
                        "loss_high": float(point[j] + half), "loss_fit_low": float(lo),
                        "loss_fit_high": float(hi)})
     n_lo, n_hi = np.percentile(samples[:, -1], q)
+    grid = verification_grid({"budget": budget, "lr_rule": rule_dict,
+                              "shapes": [{"role": r, "size": x["size"]} for r, x in zip(ROLES, numbers)]})
+    specs = grid.runs(config, vocab, results["data"]["train_tokens"], results["model"])
+    estimate = sum(estimate_seconds(sp, config, vocab, results["data"]["val_tokens"], results["model"])
+                   for sp in specs)
     lstar_lo, lstar_hi = np.percentile(samples[:, -2], q)
     sha = hashlib.sha256(Path(source).read_bytes()).hexdigest() if source and Path(source).is_file() else None
     return json_ready({
@@ -168,6 +173,7 @@ def make_forecast(results: dict, budget: float, *, sizes: tuple[SweepSize, ...] 
         "lr_rule": rule_dict, "shapes": shapes,
         "ranking": [s["name"] for s in sorted(shapes, key=lambda s: s["loss"])],
         "resamples": int(len(samples)),
+        "verification_estimated_seconds": float(estimate),
     })
 
 
