@@ -67,13 +67,14 @@ export JUPYTER_PLATFORM_DIRS ?= 1
 # el backend «inline» y las figuras desaparecerían del libro.
 
 .PHONY: help venv book test lint unit nbval hygiene book-check html-check test-gpu \
-        clean distclean caches vendor workflows site-check student-env classroom
+        clean distclean caches vendor workflows site-check student-env classroom editions
 
 help:
 	@echo "Objetivos:"
 	@echo "  make book      construye el libro en _build/html/ (crea .venv si falta)"
 	@echo "  make test      lint, pruebas, nbval, higiene, libro con -W, navegador, estudiante"
 	@echo "  make site-check / student-env / classroom   cada prueba del sitio por separado"
+	@echo "  make editions  las ediciones para Colab en _build/colab/ (tras make book)"
 	@echo "  make test-gpu  nbval con las celdas requires-gpu obligatorias"
 	@echo "  make clean     borra _build/ y cachés"
 	@echo "Variables: JOBS=$(JOBS) CELL_TIMEOUT=$(CELL_TIMEOUT) TRANSFORMER_LIB_DATA=$(TRANSFORMER_LIB_DATA)"
@@ -119,6 +120,7 @@ book: $(STAMP) caches vendor
 	$(PY) -m tools.execute_notebooks --jobs $(JOBS)
 	@echo ">> Construyendo el libro"
 	$(BIN)/jupyter-book build . --keep-going
+	$(MAKE) --no-print-directory editions
 	@echo ">> Listo: abre $(BUILD)/html/index.html"
 
 # ---------------------------------------------------------------------------------------
@@ -165,6 +167,14 @@ book-check: $(STAMP) caches vendor
 	$(PY) -m tools.execute_notebooks --jobs $(JOBS)
 	@echo ">> Construyendo el libro con -W (avisos = errores)"
 	$(BIN)/jupyter-book build . -W --keep-going
+	$(MAKE) --no-print-directory editions
+
+# La edición para Colab y Jupyter de cada cuaderno, desde la caché de ejecución (segundos):
+# sin MyST en la prosa, con las cifras escritas; comprueba también el botón de Colab de
+# cada página. El flujo del libro la publica en la rama colab_branch de _config.yml.
+editions: $(STAMP)
+	@echo ">> Ediciones para Colab y Jupyter en $(BUILD)/colab/ (tools/build_editions.py)"
+	$(PY) -m tools.build_editions --out $(BUILD)/colab --html $(BUILD)/html
 
 html-check: $(STAMP)
 	@echo ">> HTML: textos de la interfaz en inglés y referencias externas"

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlsplit
 
-from coursetools.repo import book_config
+from coursetools.repo import book_config, colab_url
 from tools.cdp import Browser, CDPError, find_browser
 
 #: Lo que la página devuelve a Python tras cargarse (una sola evaluación).
@@ -133,13 +133,11 @@ def site_pages(folder: Path) -> list[Path]:
 
 def expected_colab(page: str) -> str:
     """Enlace de Colab que debe tener la página ``page`` (``chapters/01_atencion.html``)."""
-    config = book_config()
-    repo = config["repository"]
-    owner_repo = urlsplit(repo["url"]).path.strip("/")
+    repo = book_config()["repository"]
     prefix = (repo.get("path_to_book") or "").strip("/")
     path = f"{prefix}/{page[: -len('.html')]}.ipynb" if prefix else f"{page[:-5]}.ipynb"
-    colab = config["launch_buttons"]["colab_url"].rstrip("/")
-    return f"{colab}/github/{owner_repo}/blob/{repo.get('branch', 'main')}/{path}"
+    # La edición para Colab, en la rama de ediciones (tools/build_editions.py).
+    return colab_url(path)
 
 
 def static_checks(folder: Path, page: Path) -> list[str]:
