@@ -125,9 +125,27 @@ book: $(STAMP) caches vendor
 
 # ---------------------------------------------------------------------------------------
 # Pruebas
-test: $(STAMP) lint workflows hygiene unit nbval book-check html-check site-check \
-      student-env classroom
-	@echo ">> make test: todo en orden"
+# Pasos de `make test`, en este orden; al final se imprime lo que tardó cada uno (también
+# en $(TIMES)). student-env va antes que book-check: el libro toma las salidas de los
+# capítulos que el entorno de estudiante acaba de ejecutar (tools/execute_notebooks.py
+# --from), así que cada cuaderno se ejecuta dos veces, no tres: nbval y el entorno de
+# estudiante.
+TEST_STEPS := venv lint workflows hygiene unit nbval student-env book-check html-check \
+              site-check classroom
+TIMES      := $(BUILD)/tiempos-make-test.txt
+
+test:
+	@mkdir -p $(BUILD); : > $(TIMES); status=0; \
+	for step in $(TEST_STEPS); do \
+	  start=$$(date +%s); \
+	  $(MAKE) --no-print-directory $$step || status=$$?; \
+	  echo "$$step $$(( $$(date +%s) - start ))" >> $(TIMES); \
+	  [ $$status -eq 0 ] || break; \
+	done; \
+	echo ">> Tiempo de cada paso de make test (segundos):"; \
+	awk '{ printf "   %-12s %5d\n", $$1, $$2; t += $$2 } END { printf "   %-12s %5d\n", "total", t }' $(TIMES); \
+	if [ $$status -ne 0 ]; then echo ">> make test: falla el paso $$step"; exit $$status; fi; \
+	echo ">> make test: todo en orden"
 
 lint: $(STAMP)
 	@echo ">> ruff (código y cuadernos)"
@@ -162,9 +180,11 @@ test-gpu: $(STAMP)
 	REQUIRE_GPU=1 $(NBVAL) $(NOTEBOOKS)
 
 # El libro con avisos como errores: un cuaderno que falla, una referencia rota o una
-# cita inexistente hacen fallar `make test`.
+# cita inexistente hacen fallar `make test`. Los capítulos que el entorno de estudiante
+# acaba de ejecutar enteros (con este mismo transformer_lib) no se ejecutan otra vez: sus
+# salidas pasan a la caché del libro; los demás se ejecutan aquí.
 book-check: $(STAMP) caches vendor
-	$(PY) -m tools.execute_notebooks --jobs $(JOBS)
+	$(PY) -m tools.execute_notebooks --jobs $(JOBS) --from $(BUILD)/student-env/executed
 	@echo ">> Construyendo el libro con -W (avisos = errores)"
 	$(BIN)/jupyter-book build . -W --keep-going
 	$(MAKE) --no-print-directory editions

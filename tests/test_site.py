@@ -8,13 +8,25 @@ piezas sin construir nada.
 from __future__ import annotations
 
 import io
+import json
+import re
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from coursetools.repo import ROOT, book_config
-from tools import browser_check, check_html, classroom_check, student_env, vendor_assets
+from tools import (
+    browser_check,
+    check_html,
+    classroom_check,
+    execute_notebooks,
+    student_env,
+    vendor_assets,
+)
 
 WHEEL = Path("/tmp/rueda/transformer_lib-0.1.0-py3-none-any.whl")
 
@@ -68,7 +80,7 @@ def test_book_loads_mathjax_and_widgets_from_the_site():
 
 
 def test_vendored_packages_are_pinned_with_integrity():
-    for asset in vendor_assets.ASSETS:
+    for asset in (*vendor_assets.ASSETS, vendor_assets.AXE):
         package, version = asset.spec.rsplit("@", 1)
         assert package and version[0].isdigit(), asset.spec
         assert asset.integrity.startswith("sha512-") and len(asset.integrity) == 95
@@ -160,6 +172,45 @@ def test_missing_browser_skips_outside_ci_and_fails_in_ci(tmp_path, monkeypatch,
     assert browser_check.main([str(tmp_path)]) == 1
 
 
+def test_axe_problems_block_only_serious_and_critical():
+    found = browser_check.axe_problems(
+        [
+            {"id": "image-alt", "impact": "critical", "help": "alt", "nodes": ["img"], "count": 1},
+            {"id": "region", "impact": "moderate", "help": "r", "nodes": ["div"], "count": 3},
+        ]
+    )
+    assert len(found) == 1 and "image-alt" in found[0] and "critical" in found[0]
+
+
+_SITE_PAGE = """<!DOCTYPE html><html lang="es"><head><meta charset="utf-8"><title>{title}</title>
+<link rel="icon" href="data:,"></head>
+<body><main><h1>{title}</h1><p>Texto.</p>{body}</main></body></html>"""
+
+
+@pytest.mark.skipif(browser_check.find_browser() is None, reason="sin Chromium")
+def test_browser_check_reports_console_offsite_and_accessibility(tmp_path, capsys):
+    """Playwright con el Chromium del sistema: una página limpia pasa; otra con un error de
+    consola, una petición fuera del sitio y una imagen sin texto alternativo, no."""
+    pytest.importorskip("playwright")
+    pixel = "data:image/gif;base64,R0lGODlhAQABAAAAACw="
+    (tmp_path / "bien.html").write_text(
+        _SITE_PAGE.format(title="Bien", body=f'<img src="{pixel}" alt="un punto">'), "utf-8"
+    )
+    bad = (
+        f'<img src="{pixel}"><script>console.error("roto")</script>'
+        '<script src="http://cdn.example.org/x.js"></script>'
+    )
+    (tmp_path / "mal.html").write_text(_SITE_PAGE.format(title="Mal", body=bad), "utf-8")
+    assert browser_check.main([str(tmp_path), "--no-screenshots"]) == 1
+    out = capsys.readouterr().out
+    assert "  ✓ bien.html" in out and "  ✗ mal.html" in out
+    report = out.split("✗ mal.html", 1)[1]
+    assert "consola (error): roto" in report
+    assert "petición fuera del sitio: http://cdn.example.org/x.js" in report
+    assert "accesibilidad (critical, image-alt, 1 nodo(s))" in report
+    assert "image-alt (critical): 1 nodo(s) en 1 página(s)" in out
+
+
 # --- Entorno de estudiante -------------------------------------------------------------------
 NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb")) + sorted(
     (ROOT / "chapters" / "tareas").glob("*.ipynb")
@@ -188,6 +239,85 @@ def test_environment_key_changes_with_the_preinstalled_list(monkeypatch):
     key = student_env.env_key()
     monkeypatch.setattr(student_env, "COLAB_PREINSTALLED", ("numpy",))
     assert student_env.env_key() != key
+
+
+# --- El libro con las salidas del entorno de estudiante (cada cuaderno, dos veces) -----------
+def _executed(folder, path, outputs):
+    """Copia «ejecutada» de ``path`` en ``folder``: cada celda de código con ``outputs``."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=outputs)]
+            cell.execution_count = 1
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    nb.metadata["student_env"] = {"seconds": 1.5, "finished": "2026-01-01 00:00 UTC"}
+    copy = folder / path.relative_to(ROOT)
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, copy)
+    return copy
+
+
+def test_book_reuses_an_executed_copy_only_if_code_and_package_match(tmp_path):
+    from jupyter_cache import get_cache
+
+    path = ROOT / "chapters" / "06_bloque.ipynb"
+    copy = _executed(tmp_path, path, "hola\n")
+    assert execute_notebooks.executed_copy(path, tmp_path) == (None, "la copia es de otro transformer_lib")
+    (tmp_path / execute_notebooks.FINGERPRINT_FILE).write_text(execute_notebooks.package_fingerprint())
+    nb, reason = execute_notebooks.executed_copy(path, tmp_path)
+    assert reason == "" and nb is not None
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and all(c.outputs[0].text == "hola\n" for c in code)
+    assert "widgets" in nb.metadata and "student_env" not in nb.metadata
+    # La clave de la caché es la del cuaderno fuente: el libro la encuentra sin ejecutar.
+    cache = get_cache(tmp_path / "cache")
+    source_key = cache.create_hashed_notebook(nbformat.read(path, as_version=4))[1]
+    assert cache.create_hashed_notebook(nb)[1] == source_key
+    assert execute_notebooks._reuse(cache, [path], tmp_path) == []
+    cache.match_cache_notebook(nbformat.read(path, as_version=4))  # no lanza KeyError
+    # Otro código en la copia: no vale, y el libro ejecutará el cuaderno.
+    changed = nbformat.read(copy, as_version=4)
+    next(c for c in changed.cells if c.cell_type == "code").source += "\nprint(1)"
+    nbformat.write(changed, copy)
+    assert execute_notebooks.executed_copy(path, tmp_path)[1] == (
+        "el código de la copia no es el del cuaderno"
+    )
+    copy.unlink()
+    assert execute_notebooks.executed_copy(path, tmp_path)[1] == "no hay copia ejecutada"
+
+
+def test_package_fingerprint_follows_the_code(tmp_path):
+    for name in ("pyproject.toml", "constraints.txt", "transformer_lib/a.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x = 1\n")
+    before = execute_notebooks.package_fingerprint(tmp_path)
+    assert len(before) == 64 and before == execute_notebooks.package_fingerprint(tmp_path)
+    (tmp_path / "transformer_lib" / "a.py").write_text("x = 2\n")
+    assert execute_notebooks.package_fingerprint(tmp_path) != before
+
+
+def test_student_runner_saves_a_whole_chapter_with_its_outputs(tmp_path):
+    """El ejecutor del entorno de estudiante (aquí con el núcleo de las pruebas) guarda el
+    capítulo ejecutado entero; una tarea que para en su ejercicio, no."""
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("print(6 * 7)"), nbformat.v4.new_markdown_cell("fin")]
+    )
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "capitulo.ipynb"
+    nbformat.write(nb, path)
+    runner = ROOT / "tools" / "_student_runner.py"
+    save = tmp_path / "ejecutados"
+    cmd = [sys.executable, "-I", str(runner), "--kernel", "python3", "--save", str(save),
+           "--root", str(tmp_path), str(path)]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert json.loads(done.stdout.splitlines()[-1])["ok"], done.stdout + done.stderr
+    saved = nbformat.read(save / "capitulo.ipynb", as_version=4)
+    assert saved.cells[0].outputs[0].text == "42\n"
+    assert "execution" not in saved.cells[0].metadata  # sin tiempos: la clave no cambia
+    assert saved.metadata["student_env"]["seconds"] >= 0
+    subprocess.run([*cmd[:3], "--homework", *cmd[3:]], capture_output=True, cwd=tmp_path,
+                   timeout=120, check=True)  # fmt: skip
+    assert sorted(p.name for p in save.iterdir()) == ["capitulo.ipynb"]
 
 
 # --- Classroom ------------------------------------------------------------------------------
@@ -228,7 +358,15 @@ def test_ci_installs_the_browser_the_readme_asks_for():
     assert "apt-get update" in script and "apt-get install" in script
     assert "missing+=(chromium)" in script
     assert "apt-get install chromium" in readme
+    requirements = (ROOT / "tools" / "requirements.txt").read_text(encoding="utf-8")
+    assert re.search(r"^playwright==[0-9.]+$", requirements, re.M)  # Playwright, sin navegador
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     test_rule = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
-    for target in ("workflows", "site-check", "student-env", "classroom", "html-check"):
-        assert target in test_rule, target
+    assert "for step in $(TEST_STEPS)" in test_rule
+    steps = makefile.split("\nTEST_STEPS :=", 1)[1].split("\n\n", 1)[0].split("\n")[0:2]
+    steps = " ".join(steps).replace("\\", " ").split()
+    for target in ("workflows", "unit", "nbval", "site-check", "student-env", "classroom",
+                   "html-check", "book-check"):  # fmt: skip
+        assert target in steps, target
+    # El libro toma las salidas del entorno de estudiante: tiene que ir después.
+    assert steps.index("student-env") < steps.index("book-check") < steps.index("site-check")

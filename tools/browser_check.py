@@ -1,7 +1,8 @@
 """Abre cada página del libro construido en Chromium sin ventana, como un lector sin red.
 
-Sirve ``_build/html`` desde un servidor HTTP en 127.0.0.1, carga cada página en Chromium
-(controlado por el protocolo DevTools, ``tools/cdp.py``) y comprueba:
+Sirve ``_build/html`` desde un servidor HTTP en 127.0.0.1, carga cada página en el Chromium
+del sistema (``/usr/bin/chromium`` en Debian; Playwright para Python lo conduce con
+``executable_path``, sin descargar un navegador propio) y comprueba:
 
 * que no sale ninguna petición fuera del servidor local (nada de CDN) y que ninguna falla;
 * que no hay errores en la consola ni excepciones de JavaScript;
@@ -10,7 +11,9 @@ Sirve ``_build/html`` desde un servidor HTTP en 127.0.0.1, carga cada página en
 * ``lang="es"`` en todas las páginas, también en ``index.html`` (la redirección);
 * que cada página que es un cuaderno tiene su enlace a Colab bien formado;
 * que las soluciones de los ejercicios están plegadas;
-* que los widgets se dibujan o, si no, la página muestra su figura estática.
+* que los widgets se dibujan o, si no, la página muestra su figura estática;
+* la accesibilidad con axe-core (fijado en ``tools/vendor_assets.py``): ninguna infracción
+  grave o crítica (``serious``/``critical``) de WCAG 2.1 A/AA; las demás se listan por regla.
 
 Guarda una captura de cada página en ``_build/screenshots/`` para revisarlas a ojo.
 Si no hay navegador, avisa y se salta (salvo con ``CI=true``, donde es un error).
@@ -23,23 +26,70 @@ Uso::
 from __future__ import annotations
 
 import argparse
-import base64
 import functools
 import http.server
 import json
 import os
 import re
+import shutil
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urldefrag, urlsplit
 
 from coursetools.repo import book_config, colab_url
-from tools.cdp import Browser, CDPError, find_browser
+from tools.vendor_assets import axe_script
+
+#: Opciones para un Chromium sin ventana en una máquina sin red ni GPU (como root).
+#: Playwright añade por su cuenta ``--headless`` y un perfil temporal.
+CHROMIUM_ARGS: tuple[str, ...] = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+    "--mute-audio",
+    # Cualquier nombre de máquina que no sea el servidor local falla al instante: una
+    # página que intente cargar algo de fuera lo delata sin esperar a un tiempo de espera.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+)
+
+#: Nombres con los que se busca el navegador si no se da ``CHROMIUM``.
+BROWSER_NAMES: tuple[str, ...] = ("chromium", "chromium-browser", "google-chrome", "chrome")
+
+#: Reglas de axe-core que se auditan: WCAG 2.0 y 2.1, niveles A y AA.
+AXE_TAGS: tuple[str, ...] = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
+#: Impactos que hacen fallar la prueba; los demás solo se informan.
+AXE_BLOCKING: frozenset[str] = frozenset({"serious", "critical"})
+
+#: La auditoría: devuelve, por regla infringida, su impacto, su ayuda y los nodos.
+AXE_RUN = """
+async (tags) => {
+  const result = await axe.run(document, {
+    runOnly: { type: "tag", values: tags },
+    resultTypes: ["violations"],
+  });
+  return result.violations.map((v) => ({
+    id: v.id,
+    impact: v.impact || "minor",
+    help: v.help,
+    nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5),
+    count: v.nodes.length,
+  }));
+}
+"""
 
 #: Lo que la página devuelve a Python tras cargarse (una sola evaluación).
 PROBE = r"""
@@ -101,6 +151,8 @@ class PageResult:
     widgets: str = ""
     links: list[str] = field(default_factory=list)
     ids: set[str] = field(default_factory=set)
+    #: Infracciones de accesibilidad: (regla, impacto, nodos, ayuda).
+    axe: list[tuple[str, str, int, str]] = field(default_factory=list)
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -121,6 +173,35 @@ def serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     server = _QuietServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/"
+
+
+def find_browser() -> str | None:
+    """Ruta de Chromium: la variable ``CHROMIUM`` o el primero de ``BROWSER_NAMES`` en el PATH."""
+    explicit = os.environ.get("CHROMIUM")
+    if explicit:
+        return explicit if Path(explicit).exists() or shutil.which(explicit) else None
+    for name in BROWSER_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def axe_problems(violations: list[dict[str, Any]]) -> list[str]:
+    """Las infracciones de axe que hacen fallar la página (graves o críticas), en español.
+
+    Parámetros:
+        violations: lo que devuelve :data:`AXE_RUN` para una página.
+
+    Devuelve:
+        Una línea por regla grave o crítica, con sus primeros nodos.
+    """
+    return [
+        f"accesibilidad ({v['impact']}, {v['id']}, {v['count']} nodo(s)): {v['help']} "
+        f"— {', '.join(v['nodes'][:3])}"
+        for v in violations
+        if v["impact"] in AXE_BLOCKING
+    ]
 
 
 def site_pages(folder: Path) -> list[Path]:
@@ -156,116 +237,85 @@ def static_checks(folder: Path, page: Path) -> list[str]:
 
 
 class Checker:
-    """Recorre las páginas con una pestaña y recoge los eventos de red y de consola."""
+    """Recorre las páginas con una pestaña de Playwright y recoge red, consola y errores."""
 
-    def __init__(self, browser: Browser, base: str, folder: Path, shots: Path | None) -> None:
-        self.browser = browser
+    def __init__(self, browser: Any, base: str, folder: Path, shots: Path | None, axe: str) -> None:
         self.base = base
         self.folder = folder
         self.shots = shots
-        self.session = browser.new_tab()
-        self._events: list[tuple[str, dict]] = []
-        self._lock = threading.Lock()
-        self._loaded = threading.Event()
-        browser.on_event = self._on_event
-        for domain in ("Page", "Runtime", "Log", "Network"):
-            browser.send(f"{domain}.enable", session=self.session)
-        browser.send(
-            "Emulation.setDeviceMetricsOverride",
-            {"width": 1280, "height": 1000, "deviceScaleFactor": 1, "mobile": False},
-            session=self.session,
-        )
+        self.axe = axe
+        self.page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        self._problems: list[str] = []
+        page = self.page
+        page.on("request", self._on_request)
+        page.on("response", self._on_response)
+        page.on("requestfailed", self._on_failed)
+        page.on("console", self._on_console)
+        page.on("pageerror", self._on_error)
 
-    def _on_event(self, method: str, params: dict, session: str | None) -> None:
-        if session != self.session:
-            return
-        if method == "Page.loadEventFired":
-            self._loaded.set()
-        with self._lock:
-            self._events.append((method, params))
+    def _on_request(self, request: Any) -> None:
+        if not request.url.startswith((self.base, "data:", "blob:", "about:")):
+            self._problems.append(f"petición fuera del sitio: {request.url[:160]}")
 
-    def _evaluate(self, expression: str, timeout: float = 30.0, await_promise: bool = False):
-        result = self.browser.send(
-            "Runtime.evaluate",
-            {"expression": expression, "returnByValue": True, "awaitPromise": await_promise},
-            session=self.session,
-            timeout=timeout + 5,
-        )
-        if "exceptionDetails" in result:
-            raise CDPError(result["exceptionDetails"].get("text", "excepción"))
-        return result.get("result", {}).get("value")
+    def _on_response(self, response: Any) -> None:
+        if response.status >= 400:
+            self._problems.append(f"HTTP {response.status}: {response.url[:160]}")
 
-    def _event_problems(self, events: list[tuple[str, dict]]) -> list[str]:
-        problems = []
-        for method, params in events:
-            if method == "Network.requestWillBeSent":
-                url = params["request"]["url"]
-                if not url.startswith((self.base, "data:", "blob:", "about:")):
-                    problems.append(f"petición fuera del sitio: {url[:160]}")
-            elif method == "Network.responseReceived":
-                status = params["response"]["status"]
-                if status >= 400:
-                    problems.append(f"HTTP {status}: {params['response']['url'][:160]}")
-            elif method == "Network.loadingFailed" and not params.get("canceled"):
-                problems.append(f"recurso que no carga: {params.get('errorText', '?')}")
-            elif method == "Runtime.consoleAPICalled" and params["type"] in ("error", "assert"):
-                text = " ".join(
-                    str(a.get("value", a.get("description", ""))) for a in params["args"]
-                )
-                problems.append(f"consola ({params['type']}): {text[:200]}")
-            elif method == "Runtime.exceptionThrown":
-                details = params["exceptionDetails"]
-                text = details.get("exception", {}).get("description") or details.get("text")
-                problems.append(f"excepción de JavaScript: {str(text)[:200]}")
-            elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
-                problems.append(f"error del navegador: {params['entry']['text'][:200]}")
-        return list(dict.fromkeys(problems))
+    def _on_failed(self, request: Any) -> None:
+        error = request.failure or "?"
+        # Chromium cancela (ERR_ABORTED) las descargas pendientes al pasar a otra página.
+        if "ERR_ABORTED" not in error:
+            self._problems.append(f"recurso que no carga: {error} ({request.url[:160]})")
+
+    def _on_console(self, message: Any) -> None:
+        if message.type in ("error", "assert"):
+            self._problems.append(f"consola ({message.type}): {message.text[:200]}")
+
+    def _on_error(self, error: Any) -> None:
+        self._problems.append(f"excepción de JavaScript: {str(error)[:200]}")
 
     def visit(self, page: Path) -> PageResult:
-        """Carga ``page``, espera a MathJax y a los widgets y devuelve sus problemas."""
+        """Carga ``page``, espera a MathJax y a los widgets, la audita y devuelve sus problemas."""
+        from playwright.sync_api import Error as PlaywrightError
+
         name = page.relative_to(self.folder).as_posix()
         result = PageResult(name, static_checks(self.folder, page))
         start = time.perf_counter()
-        with self._lock:
-            self._events = []
-        self._loaded.clear()
-        self.browser.send("Page.navigate", {"url": self.base + name}, session=self.session)
-        if not self._loaded.wait(45):
-            result.problems.append("la página no terminó de cargar en 45 s")
+        self._problems = []
         try:
-            self._evaluate(
+            self.page.goto(self.base + name, wait_until="load", timeout=45_000)
+            self.page.evaluate(
                 "window.MathJax && MathJax.startup && MathJax.startup.promise"
-                " ? MathJax.startup.promise.then(() => true) : false",
-                timeout=60,
-                await_promise=True,
+                " ? MathJax.startup.promise.then(() => true) : false"
             )
-            data = json.loads(self._evaluate(PROBE))
+            data = json.loads(self.page.evaluate(PROBE))
             deadline = time.monotonic() + 10
             while data["widgetViews"] and data["widgetsRendered"] == 0:
                 if time.monotonic() > deadline:
                     break
-                time.sleep(0.25)
-                data = json.loads(self._evaluate(PROBE))
-        except CDPError as err:
-            result.problems.append(f"no se pudo inspeccionar la página: {err}")
+                self.page.wait_for_timeout(250)
+                data = json.loads(self.page.evaluate(PROBE))
+            self.page.wait_for_timeout(200)  # las últimas peticiones y mensajes de consola
+            events = list(dict.fromkeys(self._problems))
+            # axe entra como <script> en línea (sin petición) después de las comprobaciones.
+            self.page.add_script_tag(content=self.axe)
+            violations = self.page.evaluate(AXE_RUN, list(AXE_TAGS))
+        except PlaywrightError as err:
+            result.problems.append(f"no se pudo inspeccionar la página: {str(err)[:300]}")
             result.seconds = time.perf_counter() - start
             return result
-        time.sleep(0.2)  # las últimas peticiones y mensajes de consola
-        with self._lock:
-            events = list(self._events)
-        result.problems += self._event_problems(events)
+        result.problems += events
         result.problems += self._page_problems(name, data)
+        result.problems += axe_problems(violations)
+        result.axe = [(v["id"], v["impact"], v["count"], v["help"]) for v in violations]
         result.math = data["mathCount"]
         result.widgets = data.get("_widgets", "")
         result.links = data["links"] + data["images"]
         result.ids = set(data["ids"])
         if self.shots is not None:
-            shot = self.browser.send(
-                "Page.captureScreenshot", {"format": "png"}, session=self.session
-            )
             target = self.shots / (name[: -len(".html")].replace("/", "__") + ".png")
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(base64.b64decode(shot["data"]))
+            self.page.screenshot(path=str(target))
         result.seconds = time.perf_counter() - start
         return result
 
@@ -330,6 +380,29 @@ def check_links(results: list[PageResult], base: str) -> dict[str, list[str]]:
     return {page: sorted(set(items)) for page, items in broken.items()}
 
 
+def axe_summary(results: list[PageResult]) -> list[str]:
+    """Resumen por regla de todas las infracciones de accesibilidad (también las leves).
+
+    Parámetros:
+        results: resultados de las páginas.
+
+    Devuelve:
+        Una línea por regla: impacto, nodos, páginas y ayuda; primero las más graves.
+    """
+    order = {"critical": 0, "serious": 1, "moderate": 2, "minor": 3}
+    nodes: Counter[tuple[str, str, str]] = Counter()
+    pages: Counter[tuple[str, str, str]] = Counter()
+    for result in results:
+        for rule, impact, count, help_text in result.axe:
+            nodes[rule, impact, help_text] += count
+            pages[rule, impact, help_text] += 1
+    return [
+        f"{rule} ({impact}): {nodes[key]} nodo(s) en {pages[key]} página(s) — {help_text}"
+        for key in sorted(nodes, key=lambda k: (order.get(k[1], 9), k[0]))
+        for rule, impact, help_text in [key]
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tools.browser_check", description=__doc__.splitlines()[0]
@@ -356,20 +429,36 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n*** AVISO: prueba en el navegador SALTADA: {message} ***\n")
         return 0
 
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        print(
+            "ERROR: falta Playwright para Python (`pip install -r tools/requirements.txt`, "
+            "o `make venv`). Solo el paquete: el navegador es el Chromium del sistema."
+        )
+        return 1
+
     start = time.perf_counter()
     shots = None if args.no_screenshots else args.screenshots.resolve()
+    axe = axe_script().read_text(encoding="utf-8")
     server, base = serve(folder)
     results: list[PageResult] = []
     try:
-        with Browser(executable) as browser:
-            checker = Checker(browser, base, folder, shots)
-            for page in pages:
-                name = page.relative_to(folder).as_posix()
-                if _REFRESH.search(page.read_text(encoding="utf-8")):
-                    # La redirección se comprueba en el archivo: el navegador se iría a otra.
-                    results.append(PageResult(name, static_checks(folder, page)))
-                    continue
-                results.append(checker.visit(page))
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=executable, args=list(CHROMIUM_ARGS), headless=True
+            )
+            try:
+                checker = Checker(browser, base, folder, shots, axe)
+                for page in pages:
+                    name = page.relative_to(folder).as_posix()
+                    if _REFRESH.search(page.read_text(encoding="utf-8")):
+                        # La redirección se comprueba en el archivo: el navegador se iría a otra.
+                        results.append(PageResult(name, static_checks(folder, page)))
+                        continue
+                    results.append(checker.visit(page))
+            finally:
+                browser.close()
         broken = check_links(results, base)
     finally:
         server.shutdown()
@@ -386,6 +475,10 @@ def main(argv: list[str] | None = None) -> int:
         for problem in problems:
             print(f"      - {problem}")
         failures += bool(problems)
+    summary = axe_summary(results)
+    print(f"Accesibilidad (axe-core, WCAG 2.1 A/AA): {len(summary)} regla(s) infringida(s).")
+    for line in summary:
+        print(f"  - {line}")
     total = time.perf_counter() - start
     with_math = sum(1 for r in results if r.math)
     print(

@@ -12,6 +12,9 @@
 4. Ejecuta cada capítulo entero y cada tarea hasta su primer ejercicio sin resolver
    (``NotImplementedError``) con nbclient, dentro de ese entorno. Una dependencia que
    falta (``ModuleNotFoundError``) o cualquier otro error hace fallar la prueba.
+5. Guarda cada capítulo ejecutado en ``_build/student-env/executed/`` con la huella de
+   transformer_lib: ``make test`` construye el libro con esas salidas
+   (``tools/execute_notebooks.py --from``) en lugar de ejecutar los cuadernos otra vez.
 
 Uso::
 
@@ -36,6 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from coursetools.repo import ROOT
+from tools.execute_notebooks import FINGERPRINT_FILE, package_fingerprint
 
 #: Lo que Colab trae instalado y usan los cuadernos (además de torch). Las versiones
 #: salen de constraints.txt cuando está allí; si no, pip elige.
@@ -56,6 +60,8 @@ TORCH = "torch==2.13.0"
 PACKAGE = "transformer_lib"
 WORK = ROOT / "_build" / "student-env"
 KERNEL = "estudiante"
+#: Capítulos ejecutados enteros en el entorno (los lee ``tools/execute_notebooks.py --from``).
+EXECUTED = WORK / "executed"
 _REQUIREMENT = re.compile(rf"^({PACKAGE}(\[[^\]]*\])?)\s*@\s*git\+\S+$")
 
 
@@ -215,8 +221,7 @@ def execute(
         # ejecuta las celdas es el del entorno de estudiante (kernel_dir): así el cuaderno solo
         # ve lo que instaló el estudiante, y nbclient no tiene que estar en ese entorno.
         cmd = [sys.executable, "-I", str(runner), "--kernel", KERNEL, str(path)]
-        if homework:
-            cmd.insert(3, "--homework")
+        cmd[3:3] = ["--homework"] if homework else ["--save", str(EXECUTED), "--root", str(ROOT)]
         done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=path.parent)
         lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
         if lines:
@@ -260,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     ) + sorted((ROOT / "chapters" / "tareas").glob("*.ipynb"))
 
     print(">> Rueda de transformer_lib", flush=True)
+    fingerprint = package_fingerprint()
+    shutil.rmtree(EXECUTED, ignore_errors=True)
+    EXECUTED.mkdir(parents=True)
     wheel = build_wheel(WORK / "wheel")
     python, base = base_env(WORK)
     jupyter = kernel_dir(WORK, python)
@@ -289,6 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             failures += 1
             print(f"  ✗ {name}: {result.get('error', '')}")
+    (EXECUTED / FINGERPRINT_FILE).write_text(fingerprint + "\n", encoding="ascii")
     total = time.perf_counter() - start
     print(
         f"Entorno de estudiante: {len(results) - failures} de {len(results)} cuadernos "

@@ -11,6 +11,9 @@ versión fijada aquí, comprueba su suma SHA-512 (la misma «integrity» que gua
 Los paquetes descargados se guardan en ``_build/vendor/.npm/``: con ellos ya no hace falta
 ni red ni npm (``make clean`` los borra).
 
+axe-core (:data:`AXE`), la auditoría de accesibilidad de ``tools/browser_check.py``, se fija
+igual pero no se publica: va a ``_build/vendor/audit/`` (fuera de ``static/``).
+
 Uso::
 
     python -m tools.vendor_assets [--dest _build/vendor]
@@ -110,6 +113,19 @@ ASSETS: tuple[Asset, ...] = (
     ),
 )
 
+#: axe-core: la prueba del navegador lo inyecta en cada página (no se publica con el sitio).
+AXE = Asset(
+    name="axe-core",
+    spec="axe-core@4.14.1",
+    integrity=(
+        "sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37"
+        "OgudVGtQ=="
+    ),
+    keep=("axe.min.js", "LICENSE", "package.json"),
+)
+#: Subcarpeta (dentro de la de trabajo) de lo que no se publica.
+AUDIT_DIR = "audit"
+
 #: Ruta, dentro de ``_static/``, del script de MathJax que carga cada página.
 MATHJAX_SCRIPT = "vendor/mathjax/tex-mml-chtml.js"
 #: Scripts de los widgets, en el orden en que se cargan.
@@ -179,17 +195,19 @@ def _selected(asset: Asset, member: str) -> str | None:
     return inner
 
 
-def install(asset: Asset, dest: Path) -> Path:
-    """Copia los archivos de ``asset`` a ``dest/static/vendor/<name>/`` (si no están ya).
+def install(asset: Asset, dest: Path, subdir: str = "static/vendor") -> Path:
+    """Copia los archivos de ``asset`` a ``dest/<subdir>/<name>/`` (si no están ya).
 
     Parámetros:
         asset: paquete fijado.
         dest: carpeta de trabajo (``_build/vendor``).
+        subdir: dónde, dentro de ``dest``: ``static/vendor`` se publica con el sitio;
+            :data:`AUDIT_DIR`, no.
 
     Devuelve:
         La carpeta del paquete ya instalado.
     """
-    folder = dest / "static" / "vendor" / asset.name
+    folder = dest / subdir / asset.name
     stamp = folder / ".integrity"
     if stamp.exists() and stamp.read_text(encoding="ascii").strip() == asset.integrity:
         return folder
@@ -212,6 +230,18 @@ def install(asset: Asset, dest: Path) -> Path:
     shutil.rmtree(folder, ignore_errors=True)
     tmp.rename(folder)
     return folder
+
+
+def axe_script(dest: Path = DEFAULT_DEST) -> Path:
+    """``axe.min.js`` fijado, instalado en ``dest/audit/`` si falta (npm pack la primera vez).
+
+    Parámetros:
+        dest: carpeta de trabajo (``_build/vendor``).
+
+    Devuelve:
+        La ruta del script.
+    """
+    return install(AXE, dest, AUDIT_DIR) / "axe.min.js"
 
 
 def main(argv: list[str] | None = None) -> int:
