@@ -2,7 +2,7 @@
 
 Dos medidas, cada una frente a su referencia de PyTorch:
 
-1. Atención multi-cabeza, forward + backward: nuestra ``MultiHeadAttention`` frente a
+1. Atención multicabeza, forward + backward: nuestra ``MultiHeadAttention`` frente a
    ``nn.MultiheadAttention`` (autoatención, ``need_weights=False``; B=16, T=128,
    d_model=256, 8 cabezas).
 2. Un paso de entrenamiento completo (forward, backward y AdamW) del GPT bebé (vocabulario
@@ -128,7 +128,7 @@ def bench_attention(rounds: int, inner: int, warmup: int) -> float:
         ref(x, x, x, need_weights=False)[0].sum().backward()
 
     t_ours, t_ref = interleaved(step_ours, step_ref, rounds, inner, warmup)
-    title = f"Atención multi-cabeza, forward + backward (B={B}, T={T}, d_model={d_model}, h={n_heads})"
+    title = f"Atención multicabeza, forward + backward (B={B}, T={T}, d_model={d_model}, h={n_heads})"
     return report(title, t_ours, t_ref, "nn.MHA")
 
 

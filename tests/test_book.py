@@ -317,6 +317,14 @@ def test_citations_exist_in_the_bibliography() -> None:
     assert not missing, f"citas sin entrada en references.bib: {missing}"
 
 
+def test_every_bibliography_entry_is_cited() -> None:
+    """La bibliografía dice que lista las obras citadas: cada entrada tiene al menos una cita."""
+    cited = {key.strip() for path in _existing_pages() for group in _CITE.findall(_markdown_of(path))
+             for key in group.split(",")}
+    uncited = sorted(set(_bib_entries()) - cited)
+    assert not uncited, f"entradas de references.bib que ninguna página cita: {uncited}"
+
+
 def test_doc_references_point_to_book_pages() -> None:
     entries = set(_toc_entries())
     broken: dict[str, list[str]] = {}
@@ -369,18 +377,58 @@ def test_course_map_on_the_front_page() -> None:
 def test_glossary_covers_the_course_terms() -> None:
     glossary = (ROOT / "chapters" / "glosario.md").read_text(encoding="utf-8").lower()
     terms = [
-        "atención", "autoatención", "atención cruzada", "atención multi-cabeza", "cabeza",
+        "atención", "autoatención", "atención cruzada", "atención multicabeza", "cabeza",
         "consulta", "clave", "valor", "máscara causal", "máscara de relleno",
         "codificación posicional", "embedding", "token", "conexión residual",
         "normalización de capa", "red feed-forward", "bloque transformer", "encoder",
         "decoder", "pérdida", "entropía cruzada", "tasa de aprendizaje", "calentamiento",
-        "lote", "paso de entrenamiento", "forzado del profesor", "generación autorregresiva",
+        "lote", "paso de entrenamiento", "forzamiento del profesor", "generación autorregresiva",
         "ley de escalado", "cómputo", "parámetros sin embeddings", "mfu", "sobreajuste",
         "desvanecimiento del gradiente", "degradación", "pre-ln", "post-ln", "perplejidad",
         "precisión mixta", "paralelismo de datos", "reducción global", "zero", "fsdp",
     ]  # fmt: skip
     missing = [t for t in terms if t not in glossary]
     assert not missing, f"faltan en el glosario: {missing}"
+
+
+#: Términos del glosario que el texto escribe de otra forma.
+_GLOSSARY_ALIASES = {"repetición de datos": "repetir datos"}
+
+
+def _prose(path: Path) -> str:
+    """El texto de una página en minúsculas, sin bloques de código ni código en línea."""
+    text = re.sub(r"^(```|~~~).*?^\1", " ", _markdown_of(path), flags=re.S | re.M)
+    return re.sub(r"`[^`\n]*`", " ", text).lower()
+
+
+def _mentions(text: str, term: str) -> bool:
+    """¿Aparece ``term`` (o su plural, palabra a palabra) en ``text``?"""
+    words = r"\s+".join(re.escape(w) + r"(?:s|es)?" for w in term.split())
+    return re.search(rf"(?<![\w-]){words}(?![\w-])", text) is not None
+
+
+def test_glossary_points_to_the_first_chapter() -> None:
+    """Cada término apunta al primer capítulo (1 a 11, en el orden del índice) que lo usa."""
+    chapters = [p for p in _existing_pages() if p.parent.name == "chapters" and p.stem[:2].isdigit()
+                and not p.stem.startswith("00")]
+    texts = {p.stem: _prose(p) for p in chapters}
+    rows = [line for line in (ROOT / "chapters" / "glosario.md").read_text(encoding="utf-8").splitlines()
+            if line.startswith("| ") and "{doc}" in line]
+    assert len(rows) > 50
+    wrong = []
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        term = cells[0].strip("*").lower()
+        term = _GLOSSARY_ALIASES.get(term, term)
+        forms = [f"{b} {a}" for a, b in [term.split(", ")]] + [term.split(", ")[0]] if ", " in term else [term]
+        first = next((stem for stem, text in texts.items() if any(_mentions(text, f) for f in forms)), None)
+        pointers = re.findall(r"\{doc\}`[^<`]*<([^>]+)>`", cells[-1])
+        assert pointers, f"«{term}» sin capítulo"
+        if first != pointers[0]:
+            wrong.append(f"{term}: apunta a {pointers[0]}, aparece antes en {first}")
+        for later in pointers[1:]:
+            assert later in texts and _mentions(texts[later], forms[0]), f"«{term}» no aparece en {later}"
+    assert not wrong, "punteros del glosario que no son el primer capítulo:\n" + "\n".join(wrong)
 
 
 def test_spanish_bibliography_style() -> None:

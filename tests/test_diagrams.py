@@ -47,7 +47,7 @@ def test_block_diagram_variants(norm_first, n_ln, n_addnorm):
     texts = _texts(fig)
     assert sum(t == "LayerNorm" for t in texts) == n_ln
     assert sum(t == "Add & Norm" for t in texts) == n_addnorm
-    assert any("Atención multi-cabeza" in t for t in texts)
+    assert any("Atención multicabeza" in t for t in texts)
     assert any("feed-forward" in t for t in texts)
     assert ("Pre-LN" if norm_first else "Post-LN") in fig.axes[0].get_title()
 

@@ -97,7 +97,7 @@ def _assert_same_run(reference: dict, ranks: list[dict], accum: int) -> None:
     per_step = [[r["windows"][i * accum:(i + 1) * accum] for r in ranks] for i in range(STEPS)]
     assert len(reference["windows"]) == STEPS and all(len(r["windows"]) == STEPS * accum for r in ranks)
     for step, ref_x in enumerate(reference["windows"]):
-        # El proceso r tiene las filas r·B/n … (r+1)·B/n del lote global, en accum micro-lotes.
+        # El proceso r tiene las filas r·B/n … (r+1)·B/n del lote global, en accum microlotes.
         got = torch.cat([x for rank_micro in per_step[step] for x in rank_micro])
         assert torch.equal(got, ref_x), f"el paso {step + 1} no vio las mismas ventanas con {n} procesos"
     ref_h = reference["history"]
@@ -128,7 +128,7 @@ def test_two_processes_give_the_single_process_run(tmp_path, reference, capsys):
     ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in range(2)]
     _assert_same_run(reference, [r["runs"][1] for r in ranks], accum=1)
     _assert_same_run(reference, [r["runs"][2] for r in ranks], accum=2)
-    # Con 2 micro-lotes, el primero de cada paso no sincroniza: STEPS llamadas a no_sync.
+    # Con 2 microlotes, el primero de cada paso no sincroniza: STEPS llamadas a no_sync.
     assert [r["no_sync_calls"] for r in ranks] == [STEPS, STEPS]
     # La orden train: solo el proceso 0 escribe el resumen y guarda; da lo mismo que un proceso.
     out0 = (tmp_path / "cli0.txt").read_text(encoding="utf-8").splitlines()

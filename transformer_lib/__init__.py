@@ -3,7 +3,7 @@
 Cada módulo corresponde a un concepto y a un capítulo del libro:
 
 - ``attention``: atención por producto escalado y máscaras (capítulos 1 y 8).
-- ``multihead``: atención multi-cabeza (capítulo 2).
+- ``multihead``: atención multicabeza (capítulo 2).
 - ``normalization``: LayerNorm y conexión residual (capítulos 3 y 4).
 - ``feedforward``: la red feed-forward por posición (capítulo 5).
 - ``positional``: codificaciones posicionales (capítulo 1).

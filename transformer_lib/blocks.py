@@ -19,7 +19,7 @@ from .normalization import SublayerConnection
 
 
 class EncoderBlock(nn.Module):
-    """Bloque encoder: autoatención multi-cabeza → Add & Norm → FFN → Add & Norm.
+    """Bloque encoder: autoatención multicabeza → Add & Norm → FFN → Add & Norm.
 
     Parámetros:
         d_model: dimensión del modelo.
@@ -62,7 +62,7 @@ class DecoderBlock(nn.Module):
     """Bloque decoder: autoatención enmascarada → atención cruzada → FFN, cada una con Add & Norm.
 
     La atención cruzada toma las consultas del decoder y las claves y valores de la
-    salida del encoder (``memory``). Un modelo solo-decoder (GPT) construye el bloque con
+    salida del encoder (``memory``). Un modelo solo decoder (GPT) construye el bloque con
     ``cross_attention=False``: así no lleva parámetros que nunca usaría.
 
     Parámetros:

@@ -1,4 +1,4 @@
-"""Atención multi-cabeza (capítulo 2), con atención de consultas agrupadas, RoPE y caché KV (capítulo 11).
+"""Atención multicabeza (capítulo 2), con atención de consultas agrupadas, RoPE y caché KV (capítulo 11).
 
 head_i = Attention(Q·W_i^Q, K·W_i^K, V·W_i^V);  MHA(Q, K, V) = Concat(head_1, …, head_h)·W^O.
 
@@ -8,7 +8,7 @@ d_k columnas es exactamente aplicar cada W_i^Q por separado.
 
 Con ``n_kv_heads < n_heads`` (atención de consultas agrupadas, GQA; Ainslie et al., 2023)
 hay menos cabezas de claves y valores que de consultas: cada grupo de n_heads / n_kv_heads
-consultas comparte una cabeza de K y V. Con ``n_kv_heads = 1`` es la atención multi-consulta
+consultas comparte una cabeza de K y V. Con ``n_kv_heads = 1`` es la atención multiconsulta
 (MQA; Shazeer, 2019). Lo que se ahorra es sobre todo memoria de la caché KV
 (:class:`KVCache`) al generar.
 """
@@ -116,7 +116,7 @@ class KVCache:
 
 
 class MultiHeadAttention(nn.Module):
-    """Atención multi-cabeza con proyecciones W^Q, W^K, W^V y W^O.
+    """Atención multicabeza con proyecciones W^Q, W^K, W^V y W^O.
 
     Sin pesos (``need_weights=False``) usa ``F.scaled_dot_product_attention`` de PyTorch
     (ruta rápida, núcleos fusionados); con pesos, la fórmula explícita de
@@ -128,7 +128,7 @@ class MultiHeadAttention(nn.Module):
         n_heads: número de cabezas h (de consultas).
         dropout: dropout sobre los pesos de atención (solo en entrenamiento).
         bias: si las proyecciones llevan sesgo.
-        n_kv_heads: cabezas de claves y valores (None = n_heads; 1 = multi-consulta); debe
+        n_kv_heads: cabezas de claves y valores (None = n_heads; 1 = multiconsulta); debe
             dividir a ``n_heads``. W^K y W^V miden d_model × n_kv_heads·d_k.
         rope_theta: si no es None, gira q y k con RoPE de esa base
             (:func:`~transformer_lib.positional.apply_rope`); necesita d_k par.
@@ -167,7 +167,7 @@ class MultiHeadAttention(nn.Module):
         is_causal: bool = False,
         cache: LayerKVCache | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """Aplica la atención multi-cabeza.
+        """Aplica la atención multicabeza.
 
         ``is_causal=True`` equivale a ``mask=causal_mask(T)`` pero deja a PyTorch usar
         su núcleo causal, más rápido. Con ``cache`` (solo autoatención causal) las claves y

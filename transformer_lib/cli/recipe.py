@@ -78,7 +78,7 @@ MODEL_FLAGS: dict[str, Flag] = {
     "ffn": Flag("feed-forward: mlp (GELU, GPT-2) o swiglu (Llama; d_ff = 8/3·d_model por defecto)",
                 choices=FFNS),
     "n_kv_head": Flag("cabezas de claves y valores (GQA; por defecto, las de --n-head; 1 = "
-                      "multi-consulta); debe dividir a --n-head", positive_int),
+                      "multiconsulta); debe dividir a --n-head", positive_int),
     "rope_theta": Flag("base de las frecuencias de RoPE (solo con --position rope)", positive_float),
 }
 
@@ -100,7 +100,7 @@ TRAIN_FLAGS: dict[str, Flag] = {
     "beta1": Flag("β₁ de AdamW", non_negative_float),
     "beta2": Flag("β₂ de AdamW", non_negative_float),
     "grad_clip": Flag("norma máxima del gradiente (0 = sin recorte)", non_negative_float),
-    "grad_accum_steps": Flag("micro-lotes por proceso y paso (acumulación de gradiente; --batch-size "
+    "grad_accum_steps": Flag("microlotes por proceso y paso (acumulación de gradiente; --batch-size "
                              "sigue siendo el lote total)", positive_int),
     "eval_interval": Flag("cada cuántos pasos se evalúa (0 = solo al final)", non_negative_int),
     "eval_iters": Flag("lotes por evaluación intermedia", positive_int),

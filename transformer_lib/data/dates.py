@@ -101,7 +101,7 @@ class DatesBatch:
     Formas:
         src: (B, S) ids de la frase en español, rellena con <pad>;
         src_lengths: (B,) longitud real de cada frase;
-        tgt_in: (B, T) ``<bos>`` + fecha ISO (entrada del decoder, forzado del profesor);
+        tgt_in: (B, T) ``<bos>`` + fecha ISO (entrada del decoder, forzamiento del profesor);
         tgt_out: (B, T) fecha ISO + ``<eos>`` (lo que el decoder debe predecir).
     """
 
@@ -256,7 +256,7 @@ class DatesTask:
         return self.tgt_tokenizer.decode([i for i in ids if i not in (self.pad_id, self.bos_id)])
 
     def loss(self, model: torch.nn.Module, batch: DatesBatch) -> torch.Tensor:
-        """Entropía cruzada del decoder con forzado del profesor, ignorando el relleno.
+        """Entropía cruzada del decoder con forzamiento del profesor, ignorando el relleno.
 
         Sirve como ``loss_fn`` de :func:`transformer_lib.training.train`.
 

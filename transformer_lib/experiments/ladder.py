@@ -3,7 +3,7 @@
 Cada peldaño añade **una** pieza al anterior, con los mismos datos (el Quijote, carácter a
 carácter), la misma receta y los mismos pasos:
 
-    bigrama → + autoatención (una cabeza) → + conexiones residuales → + multi-cabeza
+    bigrama → + autoatención (una cabeza) → + conexiones residuales → + multicabeza
             → + feed-forward → + LayerNorm → + posiciones
 
 Las residuales van justo después de la atención porque es la pregunta de la introducción:
@@ -145,7 +145,7 @@ RUNGS: tuple[tuple[str, str, str | None], ...] = (
     ("bigram", "bigrama", None),
     ("attention", "+ autoatención (1 cabeza)", "attention"),
     ("residual", "+ residuales", "residual"),
-    ("multihead", "+ multi-cabeza", "multihead"),
+    ("multihead", "+ multicabeza", "multihead"),
     ("ffn", "+ feed-forward", "ffn"),
     ("norm", "+ LayerNorm", "norm"),
     ("positions", "+ posiciones", "positions"),

@@ -78,7 +78,7 @@ def _gpt_config_from_hf(hf, model: nn.Module) -> GPTConfig:
     """Traduce un ``GPT2Config`` a nuestro :class:`GPTConfig`, rechazando lo que no cabe."""
     if getattr(hf, "add_cross_attention", False):
         raise ValueError(
-            "gpt_from_hf no admite add_cross_attention=True: nuestro GPT es solo-decoder y sus "
+            "gpt_from_hf no admite add_cross_attention=True: nuestro GPT es solo decoder y sus "
             "bloques no tienen atención cruzada."
         )
     if not getattr(hf, "scale_attn_weights", True):

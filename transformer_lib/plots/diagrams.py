@@ -95,7 +95,7 @@ def draw_attention_diagram(ax: Axes | None = None, title: str | None = None) -> 
 
 
 def draw_multihead_diagram(n_heads: int = 4, ax: Axes | None = None, title: str | None = None) -> Figure:
-    """Diagrama de la atención multi-cabeza: partir → atender → concatenar → W^O.
+    """Diagrama de la atención multicabeza: partir → atender → concatenar → W^O.
 
     La entrada X (d_model componentes por token) se proyecta con W^Q, W^K, W^V; cada
     proyección se parte en h trozos de d_k = d_model/h columnas; cada cabeza hace su
@@ -104,7 +104,7 @@ def draw_multihead_diagram(n_heads: int = 4, ax: Axes | None = None, title: str 
     Parámetros:
         n_heads: número de cabezas h que se dibujan (1 a 8).
         ax: ejes donde dibujar; si es None se crea una figura nueva.
-        title: título (por defecto, "Atención multi-cabeza (h = …)").
+        title: título (por defecto, "Atención multicabeza (h = …)").
 
     Devuelve:
         La figura de matplotlib.
@@ -147,7 +147,7 @@ def draw_multihead_diagram(n_heads: int = 4, ax: Axes | None = None, title: str 
     arrow(ax, (mid, 5.48), (mid, 5.97))
     box(ax, mid, 7.3, 2.8, 0.55, "salida (T × $d_{model}$)", PALETTE.io, 10)
     arrow(ax, (mid, 6.53), (mid, 7.02))
-    default = f"Atención multi-cabeza (h = {h})"
+    default = f"Atención multicabeza (h = {h})"
     finish_diagram(ax, (-0.2, width + 0.2), (-0.5, 7.8), title if title is not None else default)
     return fig
 
@@ -276,7 +276,7 @@ def draw_block_diagram(norm_first: bool = False, ax: Axes | None = None, title: 
     """Diagrama del bloque encoder del Transformer, en Post-LN o en Pre-LN.
 
     - Post-LN (``norm_first=False``, el artículo original y las diapositivas):
-      1. autoatención multi-cabeza, 2. Add & Norm, 3. FFN, 4. Add & Norm.
+      1. autoatención multicabeza, 2. Add & Norm, 3. FFN, 4. Add & Norm.
       La LayerNorm está *sobre* el camino residual.
     - Pre-LN (``norm_first=True``): la LayerNorm va delante de cada subcapa y la suma queda
       fuera; el camino residual (en rojo) llega de la entrada a la salida sin tocar ninguna
@@ -300,7 +300,7 @@ def draw_block_diagram(norm_first: bool = False, ax: Axes | None = None, title: 
     box(ax, x, y, 2.8, 0.5, "entrada $X$  (B, T, $d_{model}$)", PALETTE.io, 9)
     top = y + 0.25
     if not norm_first:
-        items = [("Atención multi-cabeza\n(autoatención)", PALETTE.attention, "white", "1"),
+        items = [("Atención multicabeza\n(autoatención)", PALETTE.attention, "white", "1"),
                  ("Add & Norm", PALETTE.norm, "black", "2"),
                  ("Red feed-forward\n(FFN)", PALETTE.ffn, "white", "3"),
                  ("Add & Norm", PALETTE.norm, "black", "4")]
@@ -320,7 +320,7 @@ def draw_block_diagram(norm_first: bool = False, ax: Axes | None = None, title: 
         arrow(ax, (x, top), (x, ys["ln1"] - 0.25))
         box(ax, x, ys["ln1"], w * 0.75, 0.5, "LayerNorm", PALETTE.norm, 9.5)
         arrow(ax, (x, ys["ln1"] + 0.25), (x, ys["attn"] - h / 2))
-        box(ax, x, ys["attn"], w, h, "Atención multi-cabeza\n(autoatención)", PALETTE.attention,
+        box(ax, x, ys["attn"], w, h, "Atención multicabeza\n(autoatención)", PALETTE.attention,
             9.5, "white")
         arrow(ax, (x, ys["attn"] + h / 2), (x, ys["add1"] - 0.22))
         plus(ax, x, ys["add1"])

@@ -73,7 +73,7 @@ TASKS: dict[str, Task] = {
             Exercise(ATTENTION, check_attention),
             Exercise(CAUSAL_MASK, check_causal_mask),
         )),
-        Task("tarea_02_multihead", "Tarea 2 · Atención multi-cabeza", (
+        Task("tarea_02_multihead", "Tarea 2 · Atención multicabeza", (
             Exercise(HEADS, check_heads),
             Exercise(MULTIHEAD, check_multihead),
         )),

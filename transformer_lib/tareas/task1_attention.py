@@ -352,7 +352,7 @@ ATTENTION = ExerciseSpec(
         ("torch:scaled_dot_product_attention", "la atención de PyTorch (`F.scaled_dot_product_attention`)"),
         ("aten:_scaled_dot_product", "la atención fusionada de PyTorch"),
         ("aten:_safe_softmax", "la atención de PyTorch (su softmax interna, `_safe_softmax`)"),
-        ("torch:multi_head_attention_forward", "la atención multi-cabeza de PyTorch"),
+        ("torch:multi_head_attention_forward", "la atención multicabeza de PyTorch"),
         ("lib:transformer_lib.scaled_dot_product_attention",
          "la atención de la biblioteca (`transformer_lib.scaled_dot_product_attention`)"),
         ("lib:transformer_lib.attention_weights", "los pesos de atención de la biblioteca (`attention_weights`)"),

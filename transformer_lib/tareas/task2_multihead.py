@@ -1,4 +1,4 @@
-"""Comprobaciones de la tarea 2, ejercicio 2: la atención multi-cabeza.
+"""Comprobaciones de la tarea 2, ejercicio 2: la atención multicabeza.
 
 La referencia es :class:`transformer_lib.MultiHeadAttention`: tu módulo recibe sus pesos
 (por eso los nombres ``w_q``, ``w_k``, ``w_v`` y ``w_o`` son obligatorios) y se comparan las
@@ -34,7 +34,7 @@ def mha_variant(
     kv_swapped: bool = False,
     invert: bool = False,
 ) -> torch.Tensor:
-    """La atención multi-cabeza con los pesos de ``lib`` y un error opcional (para diagnosticar).
+    """La atención multicabeza con los pesos de ``lib`` y un error opcional (para diagnosticar).
 
     Formas:
         query: (B, T_q, d_model); key, value: (B, T_k, d_model); salida: (B, T_q, d_model).

@@ -28,7 +28,7 @@ class TrainConfig(DictConvertible):
             LayerNorm); 0 por defecto (ver la cabecera de :mod:`transformer_lib.training`).
         beta1, beta2: β de AdamW.
         grad_clip: norma máxima del gradiente (0 = sin recorte).
-        grad_accum_steps: micro-lotes en que se parte el lote de cada proceso en cada paso (sus
+        grad_accum_steps: microlotes en que se parte el lote de cada proceso en cada paso (sus
             gradientes se suman antes del paso de AdamW): ahorra memoria sin cambiar la
             cuenta, porque la pérdida es una media. ``batch_size`` debe ser múltiplo de
             procesos × ``grad_accum_steps``.

@@ -19,7 +19,7 @@ Cómo se reparte un paso (lo hace el bucle de :mod:`~transformer_lib.training.lo
   daría un proceso con el lote entero (salvo el redondeo de coma flotante y el dropout, que
   sortea máscaras distintas).
 - Con acumulación de gradiente (``grad_accum_steps`` = k) el trozo de cada proceso se parte en
-  k micro-lotes; el all-reduce se salta (``no_sync``) en todos menos el último.
+  k microlotes; el all-reduce se salta (``no_sync``) en todos menos el último.
 - La evaluación también se reparte: cada proceso evalúa una parte de los lotes fijos y se suman
   las pérdidas (all-reduce), así que todos obtienen el mismo número y paran a la vez. La barra
   de progreso, el callback, el resumen y el checkpoint son cosa del proceso 0
@@ -200,19 +200,19 @@ def check_batch_split(batch_size: int, env: DistributedEnv, grad_accum_steps: in
     Parámetros:
         batch_size: el lote global (ventanas por paso de AdamW).
         env: los procesos.
-        grad_accum_steps: micro-lotes por proceso y paso.
+        grad_accum_steps: microlotes por proceso y paso.
 
     Devuelve:
-        Ejemplos por micro-lote de cada proceso.
+        Ejemplos por microlote de cada proceso.
 
     Lanza:
-        ValueError: si ``batch_size`` no es múltiplo de procesos × micro-lotes.
+        ValueError: si ``batch_size`` no es múltiplo de procesos × microlotes.
     """
     parts = env.world_size * grad_accum_steps
     if batch_size % parts:
         raise ValueError(
             f"El lote global batch_size={batch_size} no se reparte en partes iguales entre "
-            f"{env.world_size} proceso(s) × {grad_accum_steps} micro-lote(s) = {parts}: usa un "
+            f"{env.world_size} proceso(s) × {grad_accum_steps} microlote(s) = {parts}: usa un "
             f"batch_size múltiplo de {parts} (p. ej. {max(parts, batch_size - batch_size % parts)})."
         )
     return batch_size // parts
@@ -242,7 +242,7 @@ def shard(batch: Any, index: int, parts: int) -> Any:
     if parts == 1:
         return batch
     if not (isinstance(batch, (torch.Tensor, tuple, list, dict)) or _is_dataclass_instance(batch)):
-        raise TypeError(f"No sé partir un lote de tipo {type(batch).__name__} entre procesos o micro-lotes: "
+        raise TypeError(f"No sé partir un lote de tipo {type(batch).__name__} entre procesos o microlotes: "
                         "get_batch debe devolver un tensor o una tupla, lista, dict o dataclass de tensores.")
     return _cut(batch, index, parts)
 
