@@ -335,6 +335,24 @@ def test_classroom_workflow_is_emulated_with_the_local_wheel(workflow):
     assert not any(line and "torch" in line and "install" in line for line in lines)
 
 
+def test_grader_reports_are_read_not_only_the_points():
+    """La solución debe decir «¡Tarea completa!» (y la tarea 3, su pérdida medida); el
+    cuaderno sin resolver, «SIN RESOLVER» en cada ejercicio y ningún error de ejecución."""
+    unsolved = "❓ SIN RESOLVER\n❓ SIN RESOLVER\nNota: 0/10 puntos."
+    assert classroom_check.report_problems("tarea_01_atencion", unsolved, solved=False) == []
+    missing = classroom_check.report_problems("tarea_01_atencion", unsolved[:15], solved=False)
+    assert missing == ["el informe dice «SIN RESOLVER» 1 veces y la tarea tiene 2 ejercicios"]
+    crashed = unsolved + "\n💥 Errores al ejecutar tu cuaderno: ModuleNotFoundError"
+    assert classroom_check.report_problems("tarea_01_atencion", crashed, solved=False) == [
+        "el informe tiene errores de ejecución o una traza de Python"
+    ]
+    done = "🎉 ¡Tarea completa! Todo está bien."
+    assert classroom_check.report_problems("tarea_02_multihead", done, solved=True) == []
+    assert classroom_check.report_problems("tarea_03_bloque_gpt", done, solved=True) == [
+        "el informe de la solución no dice «Pérdida de validación medida»"
+    ]
+
+
 # --- Página de estado y CI ------------------------------------------------------------------
 def test_status_page_is_in_the_toc_and_uses_the_directive():
     toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")

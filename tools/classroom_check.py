@@ -6,7 +6,12 @@ profesorado) y ejecuta las órdenes del propio flujo: las líneas ``run:`` de su
 (la instalación de transformer_lib con la rueda local en lugar de la URL de git; la de
 torch se salta porque el entorno ya lo tiene) y el ``command:`` de cada paso de
 ``autograding-command-grader``, que da sus ``max-score`` puntos si termina con 0. La
-solución debe sacar todos los puntos y el cuaderno sin resolver, ninguno.
+solución debe sacar todos los puntos y el cuaderno sin resolver, ninguno. Además se lee el
+informe completo del calificador (el paso ``comprobar … || true`` del flujo): la solución
+debe acabar en «¡Tarea completa!» y el cuaderno sin resolver debe llegar a cada ejercicio
+y decir «SIN RESOLVER», sin otros errores ni trazas (así se sabe que, en el entorno de
+estudiante, todo lo anterior al primer ejercicio se ejecuta: ``tools/student_env.py`` ya no
+ejecuta las tareas).
 
 Usa el entorno de estudiante de ``tools/student_env.py`` (lo crea si falta).
 
@@ -39,6 +44,11 @@ _NOTEBOOK = re.compile(r"(\S+\.ipynb)")
 #: Carpeta de caché del calificador: en un runner nuevo de GitHub está vacía; aquí se
 #: cambia por una del repositorio provisional para que no se herede nada de otra ejecución.
 _CACHE_ARG = re.compile(r"(--cache\s+)(\S+)")
+#: Lo que, además de «¡Tarea completa!», debe decir el informe de cada solución.
+SOLUTION_MARKS: dict[str, tuple[str, ...]] = {
+    # La tarea 3 entrena un MiniGPT de verdad (~1 min) y mide su pérdida.
+    "tarea_03_bloque_gpt": ("Pérdida de validación medida",),
+}
 
 
 def workflow_plan(path: Path) -> tuple[list[str], list[tuple[str, str, int, int]]]:
@@ -77,14 +87,46 @@ def _is_install(line: str) -> bool:
     return bool(re.search(r"\bpip\b.*\binstall\b", line))
 
 
-def _shell(command: str, cwd: Path, env: dict[str, str], timeout: int | None = None) -> bool:
+def _shell(
+    command: str, cwd: Path, env: dict[str, str], timeout: int | None = None
+) -> tuple[bool, str]:
+    """Ejecuta ``command``; devuelve (terminó con 0, su salida estándar)."""
     try:
         done = subprocess.run(
             command, shell=True, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
         )
     except subprocess.TimeoutExpired:
-        return False
-    return done.returncode == 0
+        return False, ""
+    return done.returncode == 0, done.stdout
+
+
+def report_problems(task_key: str, report: str, solved: bool) -> list[str]:
+    """Lo que falla en el informe completo del calificador de una tarea.
+
+    Parámetros:
+        task_key: la tarea (``tarea_01_atencion``).
+        report: salida del paso ``comprobar`` del flujo.
+        solved: si el cuaderno es la solución (si no, el del estudiante sin resolver).
+
+    Devuelve:
+        Una línea por problema; vacía si el informe es el esperado.
+    """
+    from transformer_lib.tareas.catalog import TASKS
+
+    problems = []
+    if "Traceback" in report or "💥" in report:
+        problems.append("el informe tiene errores de ejecución o una traza de Python")
+    if solved:
+        for mark in ("¡Tarea completa!", *SOLUTION_MARKS.get(task_key, ())):
+            if mark not in report:
+                problems.append(f"el informe de la solución no dice «{mark}»")
+    expected = len(TASKS[task_key].exercises)
+    if not solved and report.count("SIN RESOLVER") != expected:
+        problems.append(
+            f"el informe dice «SIN RESOLVER» {report.count('SIN RESOLVER')} veces y la tarea "
+            f"tiene {expected} ejercicios"
+        )
+    return problems
 
 
 def install(runs: list[str], python: Path, wheel: Path, base: set[str]) -> list[str]:
@@ -95,7 +137,7 @@ def install(runs: list[str], python: Path, wheel: Path, base: set[str]) -> list[
     with tempfile.TemporaryDirectory(prefix="classroom-") as tmp:
         for line in runs:
             command = local_line(line, wheel) if _is_install(line) else None
-            if command and not _shell(command, Path(tmp), env):
+            if command and not _shell(command, Path(tmp), env)[0]:
                 failed.append(f"`{command}` falló")
     return failed
 
@@ -106,7 +148,7 @@ def _grading_env(python: Path) -> dict[str, str]:
     return env
 
 
-def grade(workflow: Path, notebook: Path, python: Path) -> tuple[int, int, list[str]]:
+def grade(workflow: Path, notebook: Path, python: Path) -> tuple[int, int, list[str], str]:
     """Califica ``notebook`` con las órdenes de ``workflow`` (sin las de instalación).
 
     Parámetros:
@@ -115,7 +157,7 @@ def grade(workflow: Path, notebook: Path, python: Path) -> tuple[int, int, list[
         python: Python del entorno donde ya se ejecutó ``install``.
 
     Devuelve:
-        (puntos, máximo, detalle por calificador).
+        (puntos, máximo, detalle por calificador, informe de los pasos que no instalan).
     """
     runs, graders = workflow_plan(workflow)
     target = _NOTEBOOK.search(" ".join(c for _, c, _, _ in graders))
@@ -127,17 +169,18 @@ def grade(workflow: Path, notebook: Path, python: Path) -> tuple[int, int, list[
         repo = Path(tmp)
         shutil.copy2(notebook, repo / target.group(1))
         cache = str(repo / ".cache-calificador")
+        report = ""
         for line in runs:
             if not _is_install(line):
-                _shell(_CACHE_ARG.sub(lambda m: m.group(1) + cache, line), repo, env)
+                report += _shell(_CACHE_ARG.sub(lambda m: m.group(1) + cache, line), repo, env)[1]
         points = total = 0
         for name, command, timeout, max_score in graders:
             total += max_score
             command = _CACHE_ARG.sub(lambda m: m.group(1) + cache, command)
-            ok = _shell(command, repo, env, timeout)
+            ok = _shell(command, repo, env, timeout)[0]
             points += max_score if ok else 0
             details.append(f"{name}: {max_score if ok else 0}/{max_score}")
-    return points, total, details
+    return points, total, details, report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -176,12 +219,13 @@ def main(argv: list[str] | None = None) -> int:
         cases = [c for c in cases if c[2].exists()]
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
             results = list(pool.map(lambda c: grade(c[0], c[2], python), cases))
-        for (workflow, label, _, solved), (points, total, details) in zip(cases, results):
-            ok = total > 0 and points == (total if solved else 0)
+        for (workflow, label, _, solved), (points, total, details, report) in zip(cases, results):
+            problems = report_problems(workflow.stem, report, solved)
+            ok = total > 0 and points == (total if solved else 0) and not problems
             failures += not ok
             print(f"  {'✓' if ok else '✗'} {workflow.stem} ({label}): {points}/{total} puntos")
             if not ok:
-                for detail in details:
+                for detail in details + problems:
                     print(f"      - {detail}")
     print(f"Calificación de Classroom emulada en {time.perf_counter() - start:.0f} s.")
     return 1 if failures else 0

@@ -9,9 +9,11 @@
    la rueda local en lugar de la URL de git (los extras, como ``[tareas]``, se respetan).
    Antes de cada instalación el entorno vuelve a su estado base, así que un extra
    instalado para las tareas nunca tapa una dependencia que le falte al paquete sin extras.
-4. Ejecuta cada capítulo entero y cada tarea hasta su primer ejercicio sin resolver
-   (``NotImplementedError``) con nbclient, dentro de ese entorno. Una dependencia que
-   falta (``ModuleNotFoundError``) o cualquier otro error hace fallar la prueba.
+4. Ejecuta cada capítulo entero con nbclient, dentro de ese entorno. Una dependencia que
+   falta (``ModuleNotFoundError``) o cualquier otro error hace fallar la prueba. Las tareas
+   las ejecuta en este mismo entorno ``tools/classroom_check.py`` (el cuaderno sin resolver
+   debe llegar a cada ejercicio sin otro error); si se nombran aquí, se ejecutan hasta su
+   primer ejercicio sin resolver (``NotImplementedError``).
 5. Guarda cada capítulo ejecutado en ``_build/student-env/executed/`` con la huella de
    transformer_lib: ``make test`` construye el libro con esas salidas
    (``tools/execute_notebooks.py --from``) en lugar de ejecutar los cuadernos otra vez.
@@ -257,12 +259,15 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m tools.student_env", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--jobs", "-j", type=int, default=2, help="cuadernos en paralelo")
-    parser.add_argument("notebooks", nargs="*", type=Path, help="por defecto, todos")
+    parser.add_argument(
+        "notebooks",
+        nargs="*",
+        type=Path,
+        help="por defecto, los capítulos (las tareas, en classroom)",
+    )
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    notebooks = [p.resolve() for p in args.notebooks] or sorted(
-        (ROOT / "chapters").glob("*.ipynb")
-    ) + sorted((ROOT / "chapters" / "tareas").glob("*.ipynb"))
+    notebooks = [p.resolve() for p in args.notebooks] or sorted((ROOT / "chapters").glob("*.ipynb"))
 
     print(">> Rueda de transformer_lib", flush=True)
     fingerprint = package_fingerprint()
