@@ -41,7 +41,9 @@ class AllocationFit:
         budgets: presupuestos de la rejilla (FLOPs reales), de menor a mayor.
         compute: el cómputo de cada óptimo con la convención ``flops``.
         n_opt, d_opt, loss_opt: parámetros, tokens y pérdida en el mínimo de cada parábola.
-        extrapolated: si el mínimo cae fuera de los tamaños medidos (no entra en la recta).
+        extrapolated: si el mínimo cae fuera de los tamaños medidos, o la parábola no tiene
+            mínimo (entonces ``n_opt`` es el mejor tamaño medido); ese presupuesto no entra en la
+            recta.
         a, k: N_opt = k·C^a con los presupuestos no extrapolados.
         curvature: la media de los c₂ de las parábolas (pérdida por unidad de (ln N)²).
         parabolas: los coeficientes (c₂, c₁, c₀) de cada parábola en ln N.
@@ -95,8 +97,9 @@ def _profile(n, loss, tokens, n_ne, window):
     else:
         sl = slice(None)
     c2, c1, c0 = np.polyfit(log_n[sl], mean[sl], 2)
-    if c2 <= 0:
-        raise ValueError("Una parábola no tiene mínimo (se abre hacia abajo): faltan tamaños a un lado.")
+    if c2 <= 0:  # sin mínimo (el ruido puede más que la curvatura): el perfil no dice dónde está el óptimo
+        best = int(np.argmin(mean))
+        return log_n[best], mean[best], log_d[best], log_ne[best], (c2, c1, c0), True
     x = -c1 / (2 * c2)
     outside = not log_n[sl][0] <= x <= log_n[sl][-1]
     return x, c0 - c1**2 / (4 * c2), np.interp(x, log_n, log_d), np.interp(x, log_n, log_ne), (c2, c1, c0), outside
