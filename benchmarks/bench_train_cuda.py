@@ -17,7 +17,8 @@ Los tokens son aleatorios (medimos velocidad, no aprendizaje). La MFU es tokens/
 ``flops_per_token`` / el pico denso bf16 de la tarjeta (``GPU_PEAK_FLOPS`` de
 :mod:`transformer_lib.scaling.hardware`: H100, H200, A100, L4, T4…). El tamaño se elige por la
 memoria de la tarjeta (``--preset auto``): con 40 GiB o más, 12 capas de d_model 1024 y contexto
-1024; con menos, el GPT de 10,7 M del capítulo 10.
+1024 (``large``); con menos, el GPT de 10,7 M del capítulo 10 (``small``). ``--preset xl`` (8 capas de
+d_model 2048) prueba si matrices más grandes suben la MFU.
 
 Uso::
 
@@ -51,6 +52,7 @@ from transformer_lib.scaling import flops_per_token, gpu_peak_flops, mfu  # noqa
 VOCAB = 92  # el de los caracteres del Quijote
 # Tamaños: modelo, lote y pasos (los de calentamiento no se cronometran; el primero compila).
 PRESETS = {
+    "xl": dict(n_layer=8, n_head=16, d_model=2048, block_size=1024, batch_size=16, warmup=8, steps=20),
     "large": dict(n_layer=12, n_head=16, d_model=1024, block_size=1024, batch_size=32, warmup=8, steps=30),
     "small": dict(n_layer=6, n_head=6, d_model=384, block_size=256, batch_size=64, warmup=10, steps=50),
     "dry-run": dict(n_layer=2, n_head=2, d_model=32, block_size=32, batch_size=4, warmup=2, steps=3),

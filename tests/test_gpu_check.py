@@ -49,7 +49,8 @@ def test_dry_run_runs_every_step_on_cpu(tmp_path: Path) -> None:
     assert results["dry_run"] is True and results["complete"] is True and results["schema"] == gpu_check.SCHEMA
     assert results["device"]["name"] == "cpu (dry-run)" and results["device"]["torch"]
     steps = results["steps"]
-    assert steps["env"]["mode"].startswith("dry-run")
+    assert steps["env"]["mode"].startswith("dry-run") and steps["data"]["status"] in ("ok", "missing")
+    assert list(steps) == ["env", "data", "train", "kv_cache", "ddp", "test-gpu", "forecast"]
     assert steps["test-gpu"]["status"] == "ok", steps["test-gpu"]
     # Cada celda requires-gpu de los cuadernos aparece, y nbval la recoge.
     expected = gpu_check.gpu_cells(gpu_check.repository_notebooks())
@@ -114,8 +115,21 @@ def test_device_slug_and_commands() -> None:
     assert one[:3] == ["py", "-m", "transformer_lib"] and "torch.distributed.run" not in one
     assert "--nproc_per_node=2" in two and two[two.index("--batch-size") + 1] == "128"
     assert one[one.index("--device") + 1] == "cuda" and one[one.index("--precision") + 1] == "bf16"
-    cmd = gpu_check.forecast_verification_command("py", "cuda", 123.9, Path("f.json"), dry_run=False)
-    assert cmd[3:5] == list(gpu_check.FORECAST_VERIFICATION) and cmd[cmd.index("--max-seconds") + 1] == "123"
+    cmd = gpu_check.forecast_verification_command("py", Path("results/forecast_1e13.json"), Path("v.json"), "cuda")
+    assert cmd == ["py", "-m", "transformer_lib", "forecast", "--verify", "results/forecast_1e13.json",
+                   "--out", "v.json", "--device", "cuda"]
+
+
+def test_choose_forecast_takes_the_largest_budget_that_fits(tmp_path: Path) -> None:
+    files = []
+    for budget, seconds in ((1e12, 60), (1e13, 600), (1e14, 6000)):
+        files.append(tmp_path / f"forecast_{budget:.0e}.json")
+        files[-1].write_text(json.dumps({"budget": budget, "verification_estimated_seconds": seconds}))
+    assert gpu_check.choose_forecast(files, 700)[0] == files[1]
+    assert gpu_check.choose_forecast(files, 700, speedup=10)[0] == files[2]
+    chosen, why = gpu_check.choose_forecast(files, 30)
+    assert chosen is None and "forecast_1e+12.json" in why and "60 s" in why
+    assert gpu_check.choose_forecast([], 700) == (None, "no hay ningún pronóstico (results/forecast_*.json)")
 
 
 def test_conftest_keeps_what_a_gpu_cell_printed() -> None:

@@ -6,17 +6,21 @@ el Python de ese entorno; a mano, desde la raíz del repositorio::
     python -m tools.gpu_check                 # en una máquina con GPU CUDA
     python -m tools.gpu_check --dry-run       # en CPU, con todos los tamaños al mínimo
 
-Pasos, cada uno con su tiempo y su estado en el archivo de resultados:
+Pasos, cada uno con su tiempo y su estado en el archivo de resultados (primero las medidas,
+cortas y acotadas; después los cuadernos, y con lo que quede, el pronóstico):
 
-1. ``make test-gpu``: nbval con ``REQUIRE_GPU=1``; cada celda ``requires-gpu`` debe ejecutarse
-   (ninguna saltada) y se guardan su estado, su tiempo y lo que imprimió. En ``--dry-run`` solo
-   se recogen (``--collect-only``): sin GPU no pueden ejecutarse.
+1. Dónde están los datos (el Quijote; sin red no se pueden descargar).
 2. La mitad CUDA de la velocidad de entrenamiento (``benchmarks/bench_train_cuda.py``):
    tokens/s y MFU frente al pico denso bf16 de la tarjeta.
 3. La mitad CUDA de la caché KV (``benchmarks/bench_kv_cache.py --device cuda``).
 4. DDP con nccl si hay más de una GPU (con una, lo dice y no lo prueba).
-5. La verificación del pronóstico de escalado en CUDA (:data:`FORECAST_VERIFICATION`), con el
-   tiempo que quede; mientras esa orden no exista, el paso se salta con un aviso.
+5. ``make test-gpu``: nbval con ``REQUIRE_GPU=1``; cada celda ``requires-gpu`` debe ejecutarse
+   (ninguna saltada) y se guardan su estado, su tiempo y lo que imprimió. Por defecto sobre los
+   cuadernos que tienen celdas GPU (``--notebooks all``: sobre todos). En ``--dry-run`` solo se
+   recogen (``--collect-only``): sin GPU no pueden ejecutarse.
+6. La verificación del pronóstico de escalado en CUDA (``forecast --verify``): el pronóstico de
+   mayor presupuesto (``results/forecast_*.json``) cuya verificación quepa en el tiempo que quede
+   (:func:`choose_forecast`); escribe ``results/gpu/forecast/``. Si no cabe ninguno, se salta.
 
 Escribe un archivo por dispositivo, ``results/gpu/<gpu>.json`` (en ``--dry-run``,
 ``_build/gpu-check/dry-run.json``), reescrito de forma atómica tras cada paso. Termina con
@@ -45,18 +49,44 @@ WORK = Path("_build/gpu-check")
 RESULTS = Path("results/gpu")
 SCHEMA = 1
 
-# La verificación del pronóstico (issue 24). El subcomando de ``python -m transformer_lib`` que
-# entrena las formas pronosticadas y las compara con el pronóstico; lo llama
-# :func:`forecast_verification_command`. Si no existe (``--help`` falla), el paso se salta.
-FORECAST_VERIFICATION = ("forecast", "verify")
+# La verificación del pronóstico (issue 24): ``python -m transformer_lib forecast --verify
+# results/forecast_<presupuesto>.json --out … --device cuda`` entrena las formas de un pronóstico
+# confirmado en git y las compara con él (se reanuda desde su último punto de control si se
+# corta). :func:`choose_forecast` elige el de mayor presupuesto cuya verificación quepa en el tiempo
+# que quede; :func:`forecast_verification_command` da la orden. Si el subcomando no existe, el paso
+# se salta con un aviso.
+FORECAST_VERIFICATION = ("forecast", "--verify")
+FORECASTS = "results/forecast_*.json"
+# Cuántas veces más rápida que la CPU de 2 núcleos (la de ``verification_estimated_seconds``) se
+# supone la GPU con estos modelos pequeños, limitados por el lanzamiento de núcleos: sin medirlo, 1.
+FORECAST_GPU_SPEEDUP = 1.0
 
 
-def forecast_verification_command(python: str, device: str, seconds: float, out: Path,
-                                  dry_run: bool) -> list[str]:
-    """La orden de la verificación del pronóstico, con ``seconds`` de presupuesto de reloj."""
-    cmd = [python, "-m", "transformer_lib", *FORECAST_VERIFICATION, "--device", device,
-           "--max-seconds", str(int(seconds)), "--out", str(out)]
-    return [*cmd, "--dry-run"] if dry_run else cmd
+def forecast_verification_command(python: str, forecast: Path, out: Path, device: str) -> list[str]:
+    """La orden que verifica el pronóstico ``forecast`` en ``device`` y escribe ``out``."""
+    return [python, "-m", "transformer_lib", *FORECAST_VERIFICATION, str(forecast), "--out", str(out),
+            "--device", device]
+
+
+def choose_forecast(files: list[Path], seconds: float, speedup: float = FORECAST_GPU_SPEEDUP) -> tuple[Path | None, str]:
+    """El pronóstico de mayor presupuesto cuya verificación cabe en ``seconds``, y por qué.
+
+    Cada archivo trae ``budget`` y ``verification_estimated_seconds`` (en la CPU de 2 núcleos);
+    en la GPU se supone ``speedup`` veces más rápido. Devuelve (None, motivo) si ninguno cabe.
+    """
+    if not files:
+        return None, f"no hay ningún pronóstico ({FORECASTS})"
+    options = []
+    for path in files:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if "budget" in data and "verification_estimated_seconds" in data:
+            options.append((float(data["budget"]), data["verification_estimated_seconds"] / speedup, path))
+    for budget, estimate, path in sorted(options, reverse=True):
+        if estimate <= seconds:
+            return path, f"{path.name}: C = {budget:.3g}, unos {estimate:.0f} s estimados de {seconds:.0f} s que quedan"
+    smallest = min(options, default=None, key=lambda o: o[1])
+    return None, (f"ningún pronóstico cabe en {seconds:.0f} s (el más corto, {smallest[2].name}, tardaría unos "
+                  f"{smallest[1]:.0f} s)" if smallest else f"ningún archivo {FORECASTS} es un pronóstico")
 
 
 # ---------------------------------------------------------------------------------------
@@ -197,17 +227,18 @@ class Runner:
     def left(self) -> float:
         return self.args.budget_s - (time.time() - self.args.started_at)
 
-    def run(self, name: str, cmd: list[str], cap: float, env: dict | None = None) -> tuple[int | None, str, float]:
-        """Ejecuta ``cmd`` con un límite de ``min(cap, lo que quede)``; devuelve (código, salida, segundos).
+    def run(self, name: str, cmd: list[str], cap: float, floor: float = 1.0) -> tuple[int | None, str, float]:
+        """Ejecuta ``cmd`` con un límite de ``min(cap, lo que quede)``, pero nunca menos de ``floor``
+        segundos; devuelve (código, salida, segundos).
 
         El código es None si se acabó el tiempo. La salida completa queda en ``--work``/NAME.log.
         """
-        limit = max(1.0, min(cap, self.left()))
+        limit = max(floor, min(cap, self.left()))
         print(f">> {name}: {shlex.join(cmd)} (límite {limit:.0f} s)", flush=True)
         t0 = time.perf_counter()
         try:
             proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=limit,
-                                  env={**os.environ, "TQDM_DISABLE": "1", **(env or {})})
+                                  env={**os.environ, "TQDM_DISABLE": "1"})
             code, output = proc.returncode, proc.stdout + proc.stderr
         except subprocess.TimeoutExpired as err:
             code = None
@@ -220,6 +251,17 @@ class Runner:
         tail = "\n".join(output.strip().splitlines()[-15:])
         return self.report.step(name, status, seconds, detail=f"código {code}" if code is not None else
                                 "se acabó el tiempo", output_tail=tail, **fields)
+
+    def data(self) -> None:
+        """Dónde está el Quijote (lo usan las celdas GPU); sin él, avisa: no hay red en todas partes."""
+        from transformer_lib.data.quijote import quijote_path
+
+        try:
+            path = quijote_path(download=False)
+        except (FileNotFoundError, OSError) as err:
+            self.report.step("data", "missing", 0.0, detail=f"{err} Las celdas que lo usan intentarán descargarlo.")
+        else:
+            self.report.step("data", "ok", 0.0, detail=str(path))
 
     def notebooks(self) -> None:
         """``make test-gpu`` (o, en dry-run, solo la recogida de las celdas) y cada celda GPU."""
@@ -235,7 +277,7 @@ class Runner:
                f"PY={self.python}", f"JOBS={a.jobs}", f"CELL_TIMEOUT={a.cell_timeout}", f"PYTEST_ARGS={pytest_args}"]
         if a.notebooks != "all":
             cmd.append(f"NOTEBOOKS={' '.join(chosen)}")
-        code, output, seconds = self.run("test-gpu", cmd, cap=a.notebooks_cap_s)
+        code, output, seconds = self.run("test-gpu", cmd, cap=a.notebooks_cap_s, floor=min(180, a.notebooks_cap_s))
         outcome = parse_junit(junit, all_notebooks) if junit.is_file() and junit.stat().st_size else {}
         for cell in cells:
             got = outcome.get((cell["notebook"], cell["code_cell"]))
@@ -306,26 +348,30 @@ class Runner:
                          detail=f"{n} procesos ({backend}): eficiencia de escalado {efficiency:.0%}")
 
     def forecast(self) -> None:
-        """La verificación del pronóstico con el tiempo que quede (menos un margen)."""
-        name = " ".join(FORECAST_VERIFICATION)
-        probe = subprocess.run([self.python, "-m", "transformer_lib", *FORECAST_VERIFICATION, "--help"], cwd=ROOT,
+        """La verificación del pronóstico de mayor presupuesto que quepa en el tiempo que quede."""
+        probe = subprocess.run([self.python, "-m", "transformer_lib", FORECAST_VERIFICATION[0], "--help"], cwd=ROOT,
                                capture_output=True, text=True)
-        if probe.returncode != 0:
-            self.report.step("forecast", "skipped", 0.0, detail=f"`python -m transformer_lib {name}` todavía no "
-                             "existe (issue 24): se salta")
+        if probe.returncode != 0 or FORECAST_VERIFICATION[1] not in probe.stdout:
+            self.report.step("forecast", "skipped", 0.0, detail="`python -m transformer_lib "
+                             f"{' '.join(FORECAST_VERIFICATION)}` todavía no existe (issue 24): se salta")
             return
+        files = sorted(p for p in ROOT.glob(FORECASTS) if "verif" not in p.stem)
         seconds = self.left() - 20
-        if seconds < 30:
-            self.report.step("forecast", "skipped", 0.0, detail=f"quedan {self.left():.0f} s: no da tiempo")
+        forecast, why = choose_forecast(files, seconds)
+        if forecast is None:
+            self.report.step("forecast", "skipped", 0.0, detail=why)
             return
-        out = self.work / "forecast.json"
-        cmd = forecast_verification_command(self.python, self.device, seconds, out, self.args.dry_run)
+        out = (self.work if self.args.dry_run else ROOT / RESULTS / "forecast") / \
+            f"{forecast.stem}_verify_{device_slug(self.report.data['device']['name'])}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        cmd = forecast_verification_command(self.python, forecast.relative_to(ROOT), out, self.device)
         code, output, took = self.run("forecast", cmd, cap=seconds + 10)
         if code != 0:
-            self.failed("forecast", code, output, took)
+            self.failed("forecast", code, output, took, chosen=why, out=str(out))
             return
-        verification = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else None
-        self.report.step("forecast", "ok", took, command=shlex.join(cmd[1:]), verification=verification)
+        comparison = json.loads(out.read_text(encoding="utf-8")).get("comparison") if out.is_file() else None
+        self.report.step("forecast", "ok", took, detail=why, command=shlex.join(cmd[1:]), out=str(out),
+                         comparison=comparison)
 
 
 def _last_json(output: str) -> str:
@@ -358,8 +404,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="archivo de resultados (por defecto results/gpu/<gpu>.json; en dry-run, "
                         "_build/gpu-check/dry-run.json)")
     p.add_argument("--work", type=Path, default=WORK, help="carpeta de los registros y archivos intermedios")
-    p.add_argument("--notebooks", choices=("all", "gpu"), default="all",
-                   help="all = make test-gpu sobre todos los cuadernos; gpu = solo los que tienen celdas GPU")
+    p.add_argument("--notebooks", choices=("all", "gpu"), default="gpu",
+                   help="gpu = make test-gpu sobre los cuadernos con celdas GPU (por defecto: cabe en 8 min); "
+                        "all = sobre todos")
     p.add_argument("--jobs", type=int, default=max(1, min(8, (os.cpu_count() or 2) // 2)))
     p.add_argument("--cell-timeout", type=int, default=240, help="segundos por celda en nbval")
     p.add_argument("--notebooks-cap-s", type=float, default=300, help="límite de make test-gpu, en segundos")
@@ -399,7 +446,8 @@ def main(argv: list[str] | None = None) -> int:
     runner = Runner(args, report)
     print(f">> {device['name']}: torch {device['torch']}, CUDA {device['cuda']}, controlador {device['driver']}",
           flush=True)
-    for step in (runner.notebooks, runner.train_speed, runner.kv_cache, runner.ddp, runner.forecast):
+    # Primero lo corto y acotado (las medidas), después los cuadernos y, con lo que quede, el pronóstico.
+    for step in (runner.data, runner.train_speed, runner.kv_cache, runner.ddp, runner.notebooks, runner.forecast):
         step()
     report.data.update(complete=True, wall_seconds=round(time.time() - args.started_at, 1))
     report.save()

@@ -75,7 +75,7 @@ else
       MODE="venv nuevo (torch de pip)"
     fi
     constraints_without_torch "$ENV_DIR/constraints-gpu.txt"
-    "$PY" -m pip install --disable-pip-version-check -q -c "$ENV_DIR/constraints-gpu.txt" -e ".[test]" ipywidgets
+    "$PY" -m pip install --disable-pip-version-check -q -c "$ENV_DIR/constraints-gpu.txt" -e ".[notebooks,test]"
     touch "$STAMP"
   fi
   if ! "$PY" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)'; then
