@@ -209,3 +209,19 @@ def test_the_book_puts_the_note_after_each_gpu_cell(tmp_path: Path) -> None:
     notes = [i for i in range(len(html)) if html.startswith('class="gpu-measurement', i)]
     assert len(notes) == 2 and cpu < gpu < notes[0] < gpu2 < notes[1]
     assert "salida en la GPU" in html[notes[0]:gpu2] and "Aún sin medir en una GPU" in html[notes[1]:]
+
+
+def test_without_cuda_the_script_stops_with_a_clear_error(tmp_path: Path) -> None:
+    if sys.prefix == sys.base_prefix:
+        pytest.skip("las pruebas no corren en un entorno virtual que se pueda imitar")
+    env = tmp_path / "env"  # un entorno «ya creado»: el mismo Python y sus paquetes, con el sello al día
+    (env / "bin").mkdir(parents=True)
+    (env / "bin" / "python").symlink_to(Path(sys.executable))
+    (env / "lib").symlink_to(Path(sys.prefix) / "lib")
+    (env / "pyvenv.cfg").write_text((Path(sys.prefix) / "pyvenv.cfg").read_text())
+    (env / ".installed").touch()
+    proc = subprocess.run(["bash", "tools/gpu_check.sh", "--env", str(env)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert f"el torch de {env} no ve ninguna GPU CUDA" in proc.stderr and "--dry-run" in proc.stderr
+    assert not (ROOT / gpu_check.RESULTS).exists() or not list((ROOT / gpu_check.RESULTS).glob("cpu*.json"))

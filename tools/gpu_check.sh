@@ -75,10 +75,12 @@ else
       MODE="venv nuevo (torch de pip)"
     fi
     constraints_without_torch "$ENV_DIR/constraints-gpu.txt"
-    "$PY" -m pip install --disable-pip-version-check -q -c "$ENV_DIR/constraints-gpu.txt" -e ".[notebooks,test]"
+    # Lo que necesitan los cuadernos y make test-gpu, no todo .[test] (ruff, hypothesis…): menos que bajar.
+    "$PY" -m pip install --disable-pip-version-check -q -c "$ENV_DIR/constraints-gpu.txt" -e ".[notebooks]" \
+      pytest pytest-xdist nbval ipykernel
     touch "$STAMP"
   fi
-  if ! "$PY" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)'; then
+  if ! "$PY" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
     "$PY" -c 'import torch; print(f"torch {torch.__version__} (CUDA {torch.version.cuda})")' || true
     echo "ERROR: el torch de $ENV_DIR no ve ninguna GPU CUDA. ¿Hay GPU y controlador (nvidia-smi)?" \
          "Prueba el guion en CPU con --dry-run." >&2
