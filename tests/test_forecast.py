@@ -88,6 +88,10 @@ def test_forecast_refuses_what_is_not_a_forecast():
     with pytest.raises(ValueError, match="borde de la familia"):
         make_forecast(results, 1e16, sizes=ISOFLOP_SIZES)
     assert len(FORECAST_SIZES) == len(ISOFLOP_SIZES) + 2
+    # Con solo dos presupuestos, la comprobación L*(C) es una recta sin suelo (3 puntos hacen falta
+    # para el suelo), y el pronóstico sigue siendo posible.
+    two = make_forecast(_grid(_runs((1e11, 1e12))), 1e13, n_resamples=5)
+    assert two["law"]["loss_opt_law"]["E"] == 0 and two["loss_opt_check"] > 0
 
 
 def test_verify_requires_a_committed_forecast(tmp_path):

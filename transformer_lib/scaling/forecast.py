@@ -34,7 +34,7 @@ from .allocation import _fit_columns, allocation_columns
 from .analysis import average_seeds
 from .chinchilla import fit_chinchilla
 from .counting import model_param_count, run_flops_per_token
-from .fitting import fit_power_law_with_offset, json_ready
+from .fitting import PowerLawFit, fit_power_law, fit_power_law_with_offset, json_ready
 from .grids import ISOFLOP_SIZES, LrRule, RunSpec, _seeds, _size_key, _tokens_per_step, estimate_seconds
 from .sweep import SweepSize, _as_size
 
@@ -58,6 +58,13 @@ def _shape_numbers(size: SweepSize, vocab_size: int, block_size: int, budget: fl
             "lr": rule(counts.non_embedding) if rule is not None else config.lr}
 
 
+def _optimum_law(fit) -> PowerLawFit:
+    """L*(C) por los mínimos no extrapolados: con suelo E si hay 3 o más; si no, una recta sin suelo."""
+    inside = ~np.array(fit.extrapolated)
+    budgets, losses = np.array(fit.budgets)[inside], np.array(fit.loss_opt)[inside]
+    return fit_power_law_with_offset(budgets, losses) if inside.sum() >= 3 else fit_power_law(budgets, losses)
+
+
 def _predict(cols: list[np.ndarray], budget: float, n_shapes: np.ndarray, d_shapes: np.ndarray,
              n_starts: int = 16) -> np.ndarray:
     """Lo que se pronostica con unas ejecuciones: pérdidas de las formas, L*(C) y N_opt.
@@ -67,8 +74,7 @@ def _predict(cols: list[np.ndarray], budget: float, n_shapes: np.ndarray, d_shap
     2, una comprobación independiente); N_opt, de N_opt = k·C^a.
     """
     fit = _fit_columns(*cols, params="total", flops="full")
-    inside = ~np.array(fit.extrapolated)
-    law = fit_power_law_with_offset(np.array(fit.budgets)[inside], np.array(fit.loss_opt)[inside])
+    law = _optimum_law(fit)
     full = fit_chinchilla(cols[1], cols[3], cols[2], n_starts=n_starts)
     return np.concatenate([full.predict(n_shapes, d_shapes), [float(law(budget)), float(fit.n_at(budget))]])
 
@@ -101,8 +107,7 @@ def make_forecast(results: dict, budget: float, *, sizes: tuple[SweepSize, ...] 
     rule = LrRule(**rule_dict) if rule_dict else None
     cols = allocation_columns(results["runs"], "total")
     fit = _fit_columns(*cols, params="total", flops="full")
-    inside = ~np.array(fit.extrapolated)
-    law = fit_power_law_with_offset(np.array(fit.budgets)[inside], np.array(fit.loss_opt)[inside])
+    law = _optimum_law(fit)
     n_opt = float(fit.n_at(budget))
     family = sorted(map(_as_size, sizes),
                     key=lambda s: model_param_count(s.model_config(vocab, block_size=block)).total)
