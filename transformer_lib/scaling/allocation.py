@@ -118,12 +118,14 @@ def _fit_columns(budget, n, loss, tokens, n_ne, params="total", flops="full", wi
         raise ValueError(f"Solo {inside.sum()} presupuestos tienen su mínimo dentro de los tamaños: "
                          f"hacen falta 2 para la recta N_opt ∝ C^a.")
     a, log_k = np.polyfit(np.log(compute[inside]), log_n[inside], 1)
+    with np.errstate(over="ignore"):  # un vértice muy extrapolado desborda: queda marcado como tal
+        n_opt, d_opt, per_param = np.exp(log_n), np.exp(log_d), np.exp(log_d - log_n)
     return AllocationFit(
         params=params, flops=flops, budgets=tuple(budgets.tolist()), compute=tuple(compute.tolist()),
-        n_opt=tuple(np.exp(log_n).tolist()), d_opt=tuple(np.exp(log_d).tolist()),
+        n_opt=tuple(n_opt.tolist()), d_opt=tuple(d_opt.tolist()),
         loss_opt=tuple(loss_opt.tolist()), extrapolated=tuple(bool(v) for v in outside),
         a=float(a), k=float(np.exp(log_k)), curvature=float(coefs[:, 0].mean()),
-        tokens_per_parameter=tuple(np.exp(log_d - log_n).tolist()),
+        tokens_per_parameter=tuple(per_param.tolist()),
         parabolas=tuple(tuple(float(v) for v in c) for c in coefs))
 
 
