@@ -4,7 +4,7 @@ Para cada tarea, :func:`workflow` escribe un flujo de GitHub Actions que:
 
 1. instala Python, PyTorch para CPU y ``transformer_lib[tareas]`` desde el repositorio del curso;
 2. ejecuta y califica el cuaderno una sola vez (``comprobar … --cache``);
-3. da los puntos de cada ejercicio con ``autograding-command-grader`` (que reutiliza esa
+3. da los puntos de cada grupo de pruebas de cada ejercicio con ``autograding-command-grader`` (que reutiliza esa
    calificación) y los envía a Classroom con ``autograding-grading-reporter``.
 
 Los puntos salen del catálogo (:mod:`transformer_lib.tareas.catalog`), así que no hay que
@@ -113,16 +113,19 @@ def workflow(task: Task, url: str) -> str:
         f"        run: {check} --tiempo-limite {minutes * 60} || true",
         "",
     ]
-    for e in task.exercises:
+    steps = grader_steps(task)
+    for step_id, e, g in steps:
+        name = e.title if len(e.spec.score_groups) == 1 else f"{e.title} · {g.name}"
+        command = f"{check} --ejercicio {e.id}" + ("" if len(e.spec.score_groups) == 1 else f" --grupo {g.id}")
         lines += [
-            f"      - name: \"Puntos: {e.title}\"",
-            f"        id: {e.id}",
+            f"      - name: \"Puntos: {name}\"",
+            f"        id: {step_id}",
             "        uses: classroom-resources/autograding-command-grader@v1",
             "        with:",
-            f"          test-name: \"{e.title}\"",
-            f"          command: {check} --ejercicio {e.id}",
+            f"          test-name: \"{name}\"",
+            f"          command: {command}",
             f"          timeout: {minutes}",
-            f"          max-score: {e.points:g}",
+            f"          max-score: {g.points:g}",
             "",
         ]
     lines += [
@@ -130,10 +133,10 @@ def workflow(task: Task, url: str) -> str:
         "        uses: classroom-resources/autograding-grading-reporter@v1",
         "        env:",
     ]
-    lines += [f"          {e.id.upper()}_RESULTS: \"${{{{ steps.{e.id}.outputs.result }}}}\"" for e in task.exercises]
+    lines += [f"          {step_id.upper()}_RESULTS: \"${{{{ steps.{step_id}.outputs.result }}}}\"" for step_id, _, _ in steps]
     lines += [
         "        with:",
-        f"          runners: {','.join(e.id for e in task.exercises)}",
+        f"          runners: {','.join(step_id for step_id, _, _ in steps)}",
     ]
     return "\n".join(lines) + "\n"
 
@@ -149,8 +152,22 @@ def workflows(target: str | os.PathLike = Path(".github") / "classroom", url: st
     return {Path(target) / f"{t.id}.yml": workflow(t, url) for t in TASKS.values()}
 
 
+def grader_steps(task: Task) -> list[tuple[str, object, object]]:
+    """Un paso de calificación por grupo de pruebas: ``(id del paso, ejercicio, grupo)``.
+
+    Un ejercicio sin grupos da un solo paso con el id del ejercicio; con grupos, un paso por
+    grupo (``ejercicio_grupo``), con los puntos del grupo, para que un fallo solo cueste los suyos.
+    """
+    steps = []
+    for e in task.exercises:
+        groups = e.spec.score_groups
+        for g in groups:
+            steps.append((e.id if len(groups) == 1 else f"{e.id}_{g.id}", e, g))
+    return steps
+
+
 def _readme(task: Task) -> str:
-    rows = "\n".join(f"| {e.title} | {e.points:g} |" for e in task.exercises)
+    rows = "\n".join(f"| {e.title} | {g.name} | {g.points:g} |" for e in task.exercises for g in e.spec.score_groups)
     return f"""# {task.title}
 
 Tu tarea está en `{task.id}.ipynb`. Ábrelo con Jupyter (o súbelo a Colab), escribe tu código
@@ -164,8 +181,11 @@ Antes de entregar puedes calificarlo tú igual:
 python -m transformer_lib.tareas comprobar {task.id}.ipynb
 ```
 
-| Ejercicio | Puntos |
-|---|---|
+Cada ejercicio se califica por grupos de pruebas: un grupo da sus puntos si pasan todas sus
+pruebas, así que un caso que se te escapa solo cuesta los puntos de su grupo.
+
+| Ejercicio | Grupo de pruebas | Puntos |
+|---|---|---|
 {rows}
 """
 

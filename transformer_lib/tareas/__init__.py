@@ -18,7 +18,13 @@ from .task2_heads import check_heads
 from .task2_multihead import check_multihead
 from .task3_block import check_block
 from .task3_gpt import check_gpt
-from .task3_training import VALIDATION_THRESHOLD, check_training, validation_loss
+from .task3_training import (
+    MAX_VALIDATION_ADVANTAGE,
+    VALIDATION_THRESHOLD,
+    check_training,
+    required_weights,
+    validation_loss,
+)
 from .task4_cache import check_kv_cache
 from .task4_rope import check_rope
 
@@ -34,5 +40,7 @@ __all__ = [
     "check_rope",
     "check_kv_cache",
     "validation_loss",
+    "required_weights",
     "VALIDATION_THRESHOLD",
+    "MAX_VALIDATION_ADVANTAGE",
 ]

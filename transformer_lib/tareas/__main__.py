@@ -56,6 +56,9 @@ def build_parser() -> SpanishArgumentParser:
                        help="id de la tarea (por defecto, se deduce del cuaderno); ver la orden «lista»")
     check.add_argument("--ejercicio", dest="exercise", metavar="ID",
                        help="califica solo este ejercicio (sale con 0 si está bien); ver la orden «lista»")
+    check.add_argument("--grupo", dest="group", metavar="ID",
+                       help="con --ejercicio, califica solo este grupo de pruebas (sale con 0 si gana sus "
+                            "puntos); ver la orden «lista»")
     check.add_argument("--tiempo-limite", dest="time_limit", type=float, default=900.0, metavar="S",
                        help="segundos para ejecutar cada cuaderno entero (por defecto, 900)")
     check.add_argument("--datos", dest="data", metavar="CARPETA",
@@ -92,17 +95,26 @@ def _run_check(args: argparse.Namespace) -> int:
             valid = ", ".join(e.id for t in tasks for e in t.exercises)
             print(f"No conozco el ejercicio {args.exercise!r}; los ejercicios son: {valid}.", file=sys.stderr)
             return 2
+    if args.group is not None:
+        if args.exercise is None:
+            print(f"--grupo {args.group} necesita --ejercicio: los grupos son de un ejercicio.", file=sys.stderr)
+            return 2
+        groups = {g.id for t in tasks for e in t.exercises if e.id == args.exercise for g in e.spec.score_groups}
+        if args.group not in groups:
+            print(f"El ejercicio {args.exercise} no tiene el grupo {args.group!r}; sus grupos son: "
+                  f"{', '.join(sorted(groups))}.", file=sys.stderr)
+            return 2
     grades = []
     for path in args.notebooks:
         print(f"Ejecutando {path} en un kernel nuevo…", file=sys.stderr, flush=True)
         graded = grade(path, args.task, args.time_limit, args.data, args.cache, args.seed)
         grades.append(graded)
-        print(graded.text(args.exercise))
+        print(graded.text(args.exercise, args.group))
         print()
     if args.json is not None:
         args.json.write_text(json.dumps([g.to_dict() for g in grades], ensure_ascii=False, indent=1),
                              encoding="utf-8")
-    return exit_status(grades, args.exercise)
+    return exit_status(grades, args.exercise, args.group)
 
 
 def _run_list(args: argparse.Namespace) -> int:
@@ -110,6 +122,8 @@ def _run_list(args: argparse.Namespace) -> int:
         print(f"{t.id}: {t.title} ({t.points:g} puntos)")
         for e in t.exercises:
             print(f"  {e.id:<16} {e.title:<32} {e.points:g} puntos  (nombres: {', '.join(e.names)})")
+            for g in e.spec.score_groups:
+                print(f"    grupo {g.id:<18} {g.points:g} puntos: {g.name}")
     return 0
 
 

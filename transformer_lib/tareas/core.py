@@ -8,6 +8,7 @@ primero lo estructural, después lo demás y las diferencias numéricas en una s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
@@ -113,6 +114,39 @@ def hint_for(err: BaseException | str) -> str:
     return ""
 
 
+@dataclass(frozen=True)
+class ScoreGroup:
+    """Un grupo de pruebas de un ejercicio con nombre y puntos: se ganan si pasan todas las suyas.
+
+    Atributos:
+        id: identificador corto (el de ``--grupo``).
+        name: nombre legible, el que ve el estudiante en el informe.
+        points: puntos del grupo.
+        pattern: expresión regular que se busca en la descripción de cada prueba; la prueba es
+            del primer grupo cuya expresión la encuentra. ``""`` (solo en el último grupo)
+            recoge las demás.
+    """
+
+    id: str
+    name: str
+    points: float
+    pattern: str = ""
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-z0-9_]+", self.id):
+            raise ValueError(f"El id de un grupo debe ser minúsculas, cifras o _ y es {self.id!r}.")
+        if not self.points > 0:
+            raise ValueError(f"El grupo {self.id!r} debe dar puntos positivos y da {self.points!r}.")
+
+
+def group_of(groups: tuple[ScoreGroup, ...], description: str) -> ScoreGroup:
+    """El grupo de una prueba: el primero cuya expresión aparece en su descripción."""
+    for group in groups:
+        if not group.pattern or re.search(group.pattern, description):
+            return group
+    raise ValueError(f"La prueba «{description}» no cae en ningún grupo: {[g.id for g in groups]}.")
+
+
 @dataclass
 class Result:
     """Resultado de comprobar un ejercicio.
@@ -121,9 +155,12 @@ class Result:
         exercise: identificador corto (p. ej. "atencion").
         title: lo que se comprueba (p. ej. "scaled_dot_product_attention").
         status: "correcto", "incorrecto", "sin resolver" o "error".
-        points, max_points: puntuación obtenida y máxima (todo o nada por ejercicio).
+        points, max_points: puntuación obtenida y máxima: la suma de los grupos de pruebas
+            que pasan enteros.
         passed, total: pruebas superadas y ejecutadas.
         messages: explicaciones de lo que falla, con pistas.
+        groups: un diccionario por grupo de pruebas (``id``, ``name``, ``points``,
+            ``max_points``, ``passed``, ``total``).
     """
 
     exercise: str
@@ -135,10 +172,20 @@ class Result:
     total: int = 0
     messages: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    groups: list[dict] = field(default_factory=list)
 
     @property
     def correct(self) -> bool:
         return self.status == CORRECT
+
+    def group(self, group_id: str) -> dict | None:
+        """El grupo ``group_id`` de este resultado (None si no lo tiene)."""
+        return next((g for g in self.groups if g["id"] == group_id), None)
+
+    def group_passed(self, group_id: str) -> bool:
+        """True si el grupo ``group_id`` se llevó todos sus puntos."""
+        g = self.group(group_id)
+        return g is not None and g["points"] == g["max_points"]
 
     def text(self) -> str:
         """El informe del ejercicio en español, listo para imprimir."""
@@ -149,6 +196,11 @@ class Result:
             f"({_fmt(self.points)}/{_fmt(self.max_points)} puntos{tests_fn})"
         )
         lines = [header]
+        if len(self.groups) > 1 and any(g["total"] for g in self.groups):
+            for g in self.groups:
+                mark = "✔" if g["points"] == g["max_points"] else "✘"
+                lines.append(f"   {mark} {g['name']}: {_fmt(g['points'])}/{_fmt(g['max_points'])} puntos "
+                             f"({g['passed']}/{g['total']} pruebas)")
         for m in self.messages:
             lines.append(_indent("• " + m))
         for n in self.notes:
@@ -193,8 +245,13 @@ class Checker:
     deja de ejecutar pruebas.
     """
 
-    def __init__(self, exercise: str, title: str, points: float):
+    def __init__(self, exercise: str, title: str, points: float, groups: tuple[ScoreGroup, ...] = ()):
         self.exercise, self.title, self.max_points = exercise, title, points
+        self.groups = groups or (ScoreGroup("todo", title, points),)
+        if abs(sum(g.points for g in self.groups) - points) > 1e-9:
+            raise ValueError(f"Los grupos de {exercise} suman {sum(g.points for g in self.groups):g} puntos "
+                             f"y el ejercicio vale {points:g}.")
+        self.group_counts = {g.id: [0, 0] for g in self.groups}  # id -> [superadas, ejecutadas]
         self.passed = 0
         self.total = 0
         self.failures: dict[tuple[str, str], list[str]] = {}  # (tipo, mensaje) -> pruebas
@@ -212,10 +269,13 @@ class Checker:
         if self.stopped:
             return False
         self.total += 1
+        counts = self.group_counts[group_of(self.groups, description).id]
+        counts[1] += 1
         try:
             fn()
         except Unsolved:
             self.total -= 1
+            counts[1] -= 1
             self.unsolved = UNSOLVED_MESSAGE
             return False
         except Failure as f:
@@ -235,6 +295,7 @@ class Checker:
             )
             return False
         self.passed += 1
+        counts[0] += 1
         return True
 
     def note(self, text: str) -> None:
@@ -276,15 +337,26 @@ class Checker:
             out.append(f"[{self._where(tests)}] Tu resultado no coincide con la referencia{worst}. {self.numeric[0][1]}")
         return out
 
+    def _group_results(self) -> list[dict]:
+        """Puntos de cada grupo: los suyos si pasan todas sus pruebas (y al menos una), si no 0."""
+        out = []
+        for g in self.groups:
+            passed, total = self.group_counts[g.id]
+            earned = g.points if (total > 0 and passed == total and not self.stopped) else 0
+            out.append({"id": g.id, "name": g.name, "points": earned, "max_points": g.points,
+                        "passed": passed, "total": total})
+        return out
+
     def result(self) -> Result:
+        groups = self._group_results()
         if self.unsolved is not None:
             return Result(self.exercise, self.title, UNSOLVED, 0, self.max_points,
-                          self.passed, self.total, [self.unsolved])
+                          self.passed, self.total, [self.unsolved], groups=groups)
         if self.passed == self.total and self.total > 0 and self.fatal_error is None:
             return Result(self.exercise, self.title, CORRECT, self.max_points, self.max_points,
-                          self.passed, self.total, [], self.notes)
-        return Result(self.exercise, self.title, WRONG, 0, self.max_points,
-                      self.passed, self.total, self.messages, self.notes)
+                          self.passed, self.total, [], self.notes, groups)
+        return Result(self.exercise, self.title, WRONG, sum(g["points"] for g in groups), self.max_points,
+                      self.passed, self.total, self.messages, self.notes, groups)
 
 
 def unsolved_result(exercise: str, title: str, points: float, message: str) -> Result:

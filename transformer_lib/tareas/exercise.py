@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from .core import (
     Checker,
     Result,
+    ScoreGroup,
     describe_exception,
     error_result,
     hint_for,
@@ -33,7 +34,7 @@ class ExerciseSpec:
     Atributos:
         id: identificador corto (el de ``--ejercicio``).
         title: lo que se comprueba (p. ej. ``"scaled_dot_product_attention"``).
-        points: puntos (todo o nada).
+        points: puntos del ejercicio, repartidos entre ``groups``.
         names: nombres del cuaderno que usa, por orden.
         build: ``build(seed) -> casos`` (lista de diccionarios del formato del ejecutor, con
             una ``"description"``).
@@ -44,6 +45,8 @@ class ExerciseSpec:
         forbidden_hint: qué se pide en su lugar (se añade al mensaje).
         missing: mensaje si falta el primer nombre (None: uno genérico).
         uses_data: si ``judge`` necesita el Quijote (recibe ``data=``).
+        groups: grupos de pruebas con nombre y puntos (suman ``points``); cada uno se gana
+            entero si pasan todas sus pruebas. Vacío: un solo grupo, todo o nada.
     """
 
     id: str
@@ -57,6 +60,15 @@ class ExerciseSpec:
     forbidden_hint: str = "aquí se trata de escribirlo tú con operaciones básicas de PyTorch."
     missing: str | None = None
     uses_data: bool = False
+    groups: tuple[ScoreGroup, ...] = ()
+
+    def __post_init__(self) -> None:
+        Checker(self.id, self.title, self.points, self.groups)  # comprueba que los grupos suman los puntos
+
+    @property
+    def score_groups(self) -> tuple[ScoreGroup, ...]:
+        """Los grupos de pruebas (uno solo, con todos los puntos, si no se definieron)."""
+        return Checker(self.id, self.title, self.points, self.groups).groups
 
 
 def judge_each(judge_case: Callable[[dict, dict], None], stop_if_first_fails: bool = False):
@@ -118,7 +130,7 @@ def judge_answer(spec: ExerciseSpec, cases: list[dict], answer: dict | None) -> 
             f"No encuentro `{name}` en tu cuaderno: ¿has ejecutado su celda, o la has borrado o renombrado?")
         return unsolved_result(spec.id, spec.title, spec.points, message)
     try:
-        checker = Checker(spec.id, spec.title, spec.points)
+        checker = Checker(spec.id, spec.title, spec.points, spec.groups)
         forbidden = forbidden_use(spec, answer)
         if forbidden is not None:
             checker.stop(forbidden)

@@ -42,10 +42,12 @@ class Grade:
     def max_points(self) -> float:
         return TASKS[self.task].points
 
-    def passed_all(self, exercise: str | None = None) -> bool:
-        """True si todo está bien (o solo ``ejercicio``, si se indica)."""
+    def passed_all(self, exercise: str | None = None, group: str | None = None) -> bool:
+        """True si todo está bien (o solo ``exercise``, o solo su grupo ``group``, si se indican)."""
         if self.failure is not None:
             return False
+        if exercise is not None and group is not None:
+            return any(r.exercise == exercise and r.group_passed(group) for r in self.results)
         if exercise is not None:
             return any(r.exercise == exercise and r.status == CORRECT for r in self.results)
         return not self.cell_errors and all(r.status == CORRECT for r in self.results)
@@ -68,8 +70,8 @@ class Grade:
         return cls(d["cuaderno"], d["tarea"], [Result.from_dict(r) for r in d["resultados"]],
                    d["errores_celdas"], d["fallo"], d["segundos"], d.get("semilla"))
 
-    def text(self, exercise: str | None = None) -> str:
-        """Informe en español (solo de ``ejercicio``, si se indica)."""
+    def text(self, exercise: str | None = None, group: str | None = None) -> str:
+        """Informe en español (solo de ``exercise``, y la línea de su grupo ``group``, si se indican)."""
         task = TASKS[self.task]
         rule = "═" * 72
         lines = [rule, task.title, f"Cuaderno: {self.notebook}"
@@ -102,6 +104,11 @@ class Grade:
             r = results[0] if results else None
             lines.append(f"Ejercicio {exercise}: {r.points:g}/{r.max_points:g} puntos." if r else
                           f"No hay resultado del ejercicio {exercise}.")
+            g = r.group(group) if (r and group) else None
+            if group is not None:
+                lines.append(f"Grupo «{g['name']}»: {g['points']:g}/{g['max_points']:g} puntos "
+                             f"({g['passed']}/{g['total']} pruebas)." if g else
+                             f"El ejercicio {exercise} no llegó a las pruebas del grupo {group}.")
         return "\n".join(lines)
 
 

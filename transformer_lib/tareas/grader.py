@@ -106,11 +106,11 @@ def _id_or_first(task_key: str) -> str:
         return next(iter(TASKS))
 
 
-def exit_status(grades: list[Grade], exercise: str | None = None) -> int:
+def exit_status(grades: list[Grade], exercise: str | None = None, group: str | None = None) -> int:
     """Código de salida: 0 si todo está bien, 2 si algún cuaderno no se pudo ejecutar, 1 si no."""
     if any(c.failure is not None for c in grades):
         return 2
-    return 0 if all(c.passed_all(exercise) for c in grades) else 1
+    return 0 if all(c.passed_all(exercise, group) for c in grades) else 1
 
 
 __all__ = ["Grade", "grade", "exit_status"]

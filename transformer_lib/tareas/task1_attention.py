@@ -16,7 +16,7 @@ import torch
 
 from .. import attention as ref
 from .compare import checker_rng, close, ensure_tensor, max_difference, output_of, shape_str
-from .core import STRUCTURAL, Checker, Failure, StudentError, numeric, structural
+from .core import STRUCTURAL, Checker, Failure, ScoreGroup, StudentError, numeric, structural
 from .exercise import ExerciseSpec, notebook_check
 
 #: Semilla de las pruebas ocultas (las formas se sortean con ella).
@@ -347,6 +347,13 @@ def judge_attention(c: Checker, cases: list[dict], answer: dict) -> None:
 
 ATTENTION = ExerciseSpec(
     id="atencion", title="scaled_dot_product_attention", points=7, names=(TARGET,),
+    groups=(
+        ScoreGroup("mascaras", "máscaras (causal, de relleno y consultas sin claves)", 2, "máscara"),
+        ScoreGroup("gradientes", "gradientes", 1, "gradientes"),
+        ScoreGroup("robustez", "tensores no contiguos, float64 y puntuaciones grandes", 1,
+                   "no contiguos|float64|puntuaciones"),
+        ScoreGroup("formas", "formas: lotes, cabezas, T_q ≠ T_k, T = 1", 3),
+    ),
     build=build_attention_cases, judge=judge_attention, seed=SEED,
     forbidden=(
         ("torch:scaled_dot_product_attention", "la atención de PyTorch (`F.scaled_dot_product_attention`)"),

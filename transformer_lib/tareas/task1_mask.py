@@ -6,7 +6,7 @@ import torch
 
 from .. import attention as ref
 from .compare import checker_rng, ensure_tensor, output_of, shape_str
-from .core import Checker, Failure, structural
+from .core import Checker, Failure, ScoreGroup, structural
 from .exercise import ExerciseSpec, notebook_check
 from .task1_attention import SEED
 
@@ -60,6 +60,10 @@ def judge_mask(c: Checker, cases: list[dict], answer: dict) -> None:
 
 CAUSAL_MASK = ExerciseSpec(
     id="mascara_causal", title="causal_mask", points=3, names=("causal_mask",),
+    groups=(
+        ScoreGroup("extremos", "T = 1 y T = 2", 1, r"^T = [12]$"),
+        ScoreGroup("sorteados", "T sorteados", 2),
+    ),
     build=build_mask_cases, judge=judge_mask, seed=SEED + 1,
 )
 

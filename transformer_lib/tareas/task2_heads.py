@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 
 from .compare import checker_rng, ensure_tensor, output_of, shape_str
-from .core import Checker, Failure, structural
+from .core import Checker, Failure, ScoreGroup, structural
 from .exercise import ExerciseSpec, notebook_check
 
 SEED = 20250602
@@ -138,6 +138,11 @@ def judge_heads(c: Checker, cases: list[dict], answer: dict) -> None:
 
 HEADS = ExerciseSpec(
     id="cabezas", title="split_heads y merge_heads", points=4, names=("split_heads", "merge_heads"),
+    groups=(
+        ScoreGroup("split_heads", "split_heads", 2, "^split_heads"),
+        ScoreGroup("merge_heads", "merge_heads", 1, "^merge_heads"),
+        ScoreGroup("ida_y_vuelta", "float64 e ida y vuelta", 1),
+    ),
     build=build_heads_cases, judge=judge_heads, seed=SEED,
 )
 

@@ -14,7 +14,7 @@ import torch
 from ..attention import causal_mask, padding_mask
 from ..multihead import MultiHeadAttention as _LibraryMHA
 from .compare import checker_rng, close, ensure_tensor, max_difference, output_of, shape_str
-from .core import Checker, Failure, numeric, structural
+from .core import Checker, Failure, ScoreGroup, numeric, structural
 from .exercise import ExerciseSpec, judge_each, notebook_check
 from .task2_heads import INTERLEAVED, MIXED_MERGE, MIXED_SPLIT, SEED
 
@@ -285,6 +285,13 @@ def judge_multihead(c: Checker, cases: list[dict], answer: dict) -> None:
 
 MULTIHEAD = ExerciseSpec(
     id="multihead", title="MultiHeadAttention", points=6, names=("MultiHeadAttention",),
+    groups=(
+        ScoreGroup("estructura", "crear el módulo con los nombres pedidos", 1, "^crear"),
+        ScoreGroup("mascaras", "máscaras causal y de relleno", 1, "máscara"),
+        ScoreGroup("gradientes", "gradientes de las proyecciones", 1, "gradientes"),
+        ScoreGroup("robustez", "entradas no contiguas y float64", 1, "no contiguas|float64"),
+        ScoreGroup("formas", "autoatención, atención cruzada, h = 1, d_k = 1, T = 1", 2),
+    ),
     build=build_multihead_cases, judge=judge_multihead, seed=SEED + 1,
     forbidden=(("lib:transformer_lib.MultiHeadAttention", "la `MultiHeadAttention` de la biblioteca"),
                ("torch:multi_head_attention_forward", "`nn.MultiheadAttention` de PyTorch")),

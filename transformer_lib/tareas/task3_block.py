@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from ..blocks import DecoderBlock
 from .compare import checker_rng, close, ensure_tensor, max_difference, output_of, shape_str
-from .core import Failure, numeric, structural
+from .core import Failure, ScoreGroup, numeric, structural
 from .exercise import ExerciseSpec, judge_each, notebook_check
 
 SEED = 20250603
@@ -290,6 +290,11 @@ FORBIDDEN_LIBRARY_MODELS = (("lib:transformer_lib.GPT", "el `GPT` de la bibliote
 
 BLOCK = ExerciseSpec(
     id="bloque", title="PreLNBlock", points=4, names=("PreLNBlock",),
+    groups=(
+        ScoreGroup("estructura", "crear el bloque con los nombres pedidos", 1, "^crear"),
+        ScoreGroup("causalidad", "causalidad y gradientes", 1, "causalidad|gradientes"),
+        ScoreGroup("salidas", "salidas frente a la referencia", 2),
+    ),
     build=build_block_cases, judge=judge_each(_judge_block_case, stop_if_first_fails=True), seed=SEED,
     forbidden=FORBIDDEN_LIBRARY_MODELS[1:],
     forbidden_hint="aquí se trata de escribir el bloque tú, con las piezas de la biblioteca.",

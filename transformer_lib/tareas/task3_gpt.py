@@ -13,7 +13,7 @@ import torch
 
 from ..models import GPT, GPTConfig
 from .compare import checker_rng, close, ensure_tensor, max_difference, output_of, shape_str
-from .core import Failure, numeric, structural
+from .core import Failure, ScoreGroup, numeric, structural
 from .exercise import ExerciseSpec, judge_each, notebook_check
 from .task3_block import (
     FORBIDDEN_LIBRARY_MODELS,
@@ -148,6 +148,11 @@ def _judge_gpt_case(case: dict, module: dict) -> None:
 
 MINIGPT = ExerciseSpec(
     id="gpt", title="MiniGPT", points=3, names=("MiniGPT",),
+    groups=(
+        ScoreGroup("estructura", "crear el modelo con los nombres pedidos", 1, "^crear"),
+        ScoreGroup("causalidad", "causalidad", 1, "causalidad"),
+        ScoreGroup("salidas", "logits frente a la referencia", 1),
+    ),
     build=build_gpt_cases, judge=judge_each(_judge_gpt_case, stop_if_first_fails=True), seed=SEED + 1,
     forbidden=FORBIDDEN_LIBRARY_MODELS,
     forbidden_hint="aquí se trata de escribir el modelo tú: usa tu PreLNBlock.",

@@ -128,6 +128,23 @@ def _data(data):
     return data if data is not None else _quijote()
 
 
+def required_weights(config: GPTConfig) -> dict[str, tuple[int, ...]]:
+    """Los nombres y formas que debe tener el ``state_dict`` de tu MiniGPT con ``config``.
+
+    Son los del ``GPT`` de la biblioteca con esa configuración, traducidos a los nombres del
+    enunciado: el calificador carga tus pesos en esa arquitectura, así que cualquier nombre o forma
+    distinta hace que tu modelo no cuente.
+
+    Parámetros:
+        config: la configuración de tu modelo (un ``GPTConfig``).
+
+    Devuelve:
+        ``{nombre: forma}``, en el orden del ``state_dict``.
+    """
+    lib = GPT(dataclasses.replace(config, dropout=0.0))
+    return {student_key(k): tuple(v.shape) for k, v in lib.state_dict().items()}
+
+
 def reference_model(module: dict, vocab: int) -> GPT:
     """La arquitectura del enunciado (un GPT de la biblioteca) con los pesos exportados.
 

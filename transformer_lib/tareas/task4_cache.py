@@ -14,7 +14,7 @@ import math
 import torch
 
 from .compare import checker_rng, close, ensure_tensor, max_difference, output_of, shape_str
-from .core import Checker, Failure, numeric, structural
+from .core import Checker, Failure, ScoreGroup, numeric, structural
 from .exercise import ExerciseSpec, notebook_check
 
 SEED = 20250605
@@ -130,6 +130,11 @@ def judge_cache(c: Checker, cases: list[dict], answer: dict) -> None:
 
 KV_CACHE = ExerciseSpec(
     id="cache_kv", title="attend_with_cache", points=5, names=("attend_with_cache",),
+    groups=(
+        ScoreGroup("cache_vacia", "caché vacía (S = 0)", 1, "caché vacía"),
+        ScoreGroup("con_cache", "pasos con caché (t = 1 y un trozo)", 3, "un paso|un trozo"),
+        ScoreGroup("extremos", "h = 1, d_k = 1 y float64", 1),
+    ),
     build=build_cache_cases, judge=judge_cache, seed=SEED,
     forbidden=(("lib:transformer_lib.MultiHeadAttention", "la `MultiHeadAttention` de la biblioteca (que ya tiene caché)"),),
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from .compare import checker_rng, close, ensure_tensor, max_difference, output_of, shape_str
-from .core import Checker, Failure, numeric, structural
+from .core import Checker, Failure, ScoreGroup, numeric, structural
 from .exercise import ExerciseSpec, notebook_check
 
 SEED = 20250604
@@ -138,6 +138,11 @@ def judge_rope(c: Checker, cases: list[dict], answer: dict) -> None:
 
 ROPE = ExerciseSpec(
     id="rope", title="apply_rope", points=5, names=("apply_rope",),
+    groups=(
+        ScoreGroup("posiciones", "posiciones que no empiezan en 0", 2, "T = 1 en la posición|posiciones 20"),
+        ScoreGroup("theta_y_precision", "theta y float64", 1, "theta|float64"),
+        ScoreGroup("formas", "formas (T, d), (B, h, T, d_k) y un solo par", 2),
+    ),
     build=build_rope_cases, judge=judge_rope, seed=SEED,
     forbidden=(("lib:transformer_lib.apply_rope", "el `apply_rope` de la biblioteca"),),
 )
