@@ -129,6 +129,8 @@ class Site:
         citations: clave BibTeX → (autores, año) como los escribe el libro.
         titles: página → su título (para un ``{doc}`` sin texto).
         targets: etiqueta → :class:`Target`.
+        exercises_before: página → ejercicios de las páginas anteriores (el sitio los numera
+            seguidos en todo el libro).
     """
 
     base_url: str
@@ -137,23 +139,30 @@ class Site:
     citations: dict[str, tuple[str, str]]
     titles: dict[str, str] = field(default_factory=dict)
     targets: dict[str, Target] = field(default_factory=dict)
+    exercises_before: dict[str, int] = field(default_factory=dict)
 
     def page_url(self, docname: str, anchor: str = "") -> str:
         return f"{self.base_url}{docname}.html" + (f"#{anchor}" if anchor else "")
 
 
-def index_labels(md: MarkdownIt, docname: str, markdown: Iterable[str]) -> tuple[str, dict[str, Target]]:
+def index_labels(
+    md: MarkdownIt, docname: str, markdown: Iterable[str], numbers: Counter | None = None
+) -> tuple[str, dict[str, Target]]:
     """El título de una página y sus etiquetas (``(x)=``, ejercicios, ecuaciones y figuras).
 
     Parámetros:
         md: el analizador.
         docname: la página (``chapters/02_multihead``).
         markdown: el Markdown de la página, celda a celda.
+        numbers: ecuaciones y ejercicios de las páginas anteriores del índice
+            (``{"equation": …, "exercise": …}``); se actualiza. Como en el sitio, donde las
+            partes del índice no llevan número, la numeración sigue de una página a otra.
 
     Devuelve:
-        ``(título, {etiqueta: Target})``. Las ecuaciones llevan su número en la página.
+        ``(título, {etiqueta: Target})``. Ecuaciones y ejercicios llevan su número del sitio.
     """
-    title, targets, equations, exercises = "", {}, 0, 0
+    numbers = Counter() if numbers is None else numbers
+    title, targets = "", {}
     pending: list[str] = []  # etiquetas (x)= que esperan el título que las sigue
     for text in markdown:
         tokens = md.parse(text)
@@ -167,16 +176,19 @@ def index_labels(md: MarkdownIt, docname: str, markdown: Iterable[str]) -> tuple
                     targets[label] = Target(docname, make_id(label), heading)
                 pending = []
             elif token.type == "math_block_label":
-                equations += 1
-                targets[token.info] = Target(docname, f"equation-{token.info}", number=equations)
+                numbers["equation"] += 1
+                targets[token.info] = Target(
+                    docname, f"equation-{token.info}", number=numbers["equation"]
+                )
+            elif token.type == "amsmath" and token.meta.get("numbered") != "*":
+                numbers["equation"] += 1  # Sphinx también numera \begin{align} sin etiqueta
             elif token.type in ("fence", "colon_fence") and token.info.startswith("{"):
                 name, _, options, _ = _directive_parts(token)
                 if name == "exercise":
-                    exercises += 1
+                    numbers["exercise"] += 1
+                    n = numbers["exercise"]
                     if "label" in options:
-                        targets[options["label"]] = Target(
-                            docname, options["label"], f"Ejercicio {exercises}", exercises
-                        )
+                        targets[options["label"]] = Target(docname, options["label"], f"Ejercicio {n}", n)
                 elif name in ("figure", "image") and "name" in options:
                     targets[options["name"]] = Target(docname, make_id(options["name"]), "figura")
         for label in pending:
@@ -224,6 +236,9 @@ class Converter:
     counts: Counter = field(default_factory=Counter)
     glued: dict[str, str] = field(default_factory=dict)
     _exercises: int = 0
+
+    def __post_init__(self) -> None:
+        self._exercises = self.site.exercises_before.get(self.docname, 0)
 
     def convert(self, text: str) -> str:
         """Markdown de ``text`` con cada construcción MyST traducida (ver el módulo)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -18,6 +19,7 @@ from coursetools.myst_editions import (
     Site,
     Target,
     escape_markdown,
+    index_labels,
     myst_leftovers,
     myst_parser,
 )
@@ -255,3 +257,19 @@ def test_colab_button_check_reads_the_built_page(tmp_path: Path) -> None:
     page.write_text(f'<a href="{good.replace("/colab/", "/main/")}">Colab</a>', encoding="utf-8")
     [problem] = build_editions.colab_button_problems(tmp_path, ["chapters/01_atencion"])
     assert "/main/" in problem and good in problem
+
+
+def test_numbers_run_on_across_pages_as_on_the_site() -> None:
+    """Sin números de sección, Sphinx numera ecuaciones y ejercicios seguidos en todo el libro."""
+    numbers = Counter()
+    first = "$$\na\n$$ (eq-1)\n\n:::{exercise}\n:label: ej-1\nx\n:::\n\n\\begin{align}\nb\n\\end{align}\n"
+    second = "$$\nc\n$$ (eq-2)\n\n:::{exercise}\n:label: ej-2\ny\n:::\n"
+    _, one = index_labels(MD, "chapters/01_uno", [first], numbers)
+    site = _site()
+    site.exercises_before["chapters/02_otro"] = numbers["exercise"]
+    _, two = index_labels(MD, "chapters/02_otro", [second], numbers)
+    assert (one["eq-1"].number, one["ej-1"].number) == (1, 1)
+    assert (two["eq-2"].number, two["ej-2"].number) == (3, 2)  # el align sin * también cuenta
+    site.targets.update({**one, **two})
+    out = Converter(MD, site, "chapters/02_otro", {}, format_plain_text).convert(second)
+    assert "\\tag{3}" in out and "**Ejercicio 2**" in out

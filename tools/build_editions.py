@@ -123,8 +123,10 @@ def book_site(md, docnames: list[str]) -> Site:
         bibliography_doc=bibliography,
         citations=citations(config.get("bibtex_bibfiles", [])),
     )
+    numbers: Counter = Counter()  # como Sphinx: seguidos en todo el libro, en el orden del índice
     for docname in docnames:
-        title, targets = index_labels(md, docname, page_markdown(docname))
+        site.exercises_before[docname] = numbers["exercise"]
+        title, targets = index_labels(md, docname, page_markdown(docname), numbers)
         site.titles[docname] = title
         duplicated = set(targets) & set(site.targets)
         if duplicated:
