@@ -152,6 +152,11 @@ def _resume(out: Path, identity: dict) -> dict:
                          f"'schema': {RESULTS_SCHEMA!r}): no lo toco. Elige otra ruta con --out.")
     results = read_json(out, what="el archivo de resultados")
     stored = dict(results)
+    if isinstance(stored.get("grid"), dict):  # lo mismo con un campo nuevo de la rejilla o del tamaño
+        grid = {**{k: v for k, v in identity["grid"].items() if v is None}, **stored["grid"]}
+        if isinstance(grid.get("sizes"), list):
+            grid["sizes"] = [{"arch": "gpt", **s} if isinstance(s, dict) else s for s in grid["sizes"]]
+        stored["grid"] = grid
     if isinstance(stored.get("recipe"), dict):  # un campo nuevo de TrainConfig con su valor por
         with contextlib.suppress(TypeError, ValueError):  # defecto no cambia la receta
             stored["recipe"] = TrainConfig.from_dict(stored["recipe"]).to_dict()
