@@ -34,6 +34,7 @@ from transformer_lib.scaling import (
     load_sweep,
     measure_flops,
     mfu,
+    run_flops_per_token,
     run_sweep,
     save_sweep,
     sweep_metadata,
@@ -255,7 +256,8 @@ def test_run_sweep_structure(tiny_sweep):
                            n_head=r["n_head"], d_model=r["d_model"])
         assert r["params_non_embedding"] == gpt_param_count_exact(config).non_embedding
         assert r["tokens"] == 12 * 4 * 16
-        assert r["compute"] == training_flops(r["params_non_embedding"], r["tokens"])
+        assert r["compute_kaplan"] == training_flops(r["params_non_embedding"], r["tokens"])
+        assert r["compute"] == run_flops_per_token(config) * r["tokens"] > r["compute_kaplan"]
         assert r["curve"]["steps"] == [0, 4, 8, 12]
         assert r["curve"]["val_loss"][-1] == r["val_loss"]
         assert np.isfinite(r["val_loss"])

@@ -32,7 +32,7 @@ La figura, :func:`transformer_lib.plots.plot_scaling`, vive en :mod:`transformer
 
 from __future__ import annotations
 
-from . import allocation, analysis, engine, forecast, grids, long_range, sequence
+from . import allocation, analysis, engine, forecast, grids, learning_rate, long_range, sequence
 from .allocation import *  # noqa: F403 (los nombres de allocation.__all__)
 from .analysis import *  # noqa: F403 (los nombres de analysis.__all__)
 from .chinchilla import ChinchillaFit, fit_chinchilla
@@ -75,6 +75,7 @@ from .laws import (
     kaplan_loss_n,
     load_hoffmann_points,
 )
+from .learning_rate import *  # noqa: F403 (los nombres de learning_rate.__all__)
 from .long_range import *  # noqa: F403 (los nombres de long_range.__all__)
 from .sequence import *  # noqa: F403 (los nombres de sequence.__all__)
 from .sweep import (
@@ -141,6 +142,7 @@ __all__ = [
     "check_sweep_path",
     "is_sweep_results",
     *grids.__all__,
+    *learning_rate.__all__,
     *engine.__all__,
     *analysis.__all__,
     *allocation.__all__,

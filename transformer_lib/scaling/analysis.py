@@ -26,11 +26,10 @@ from .fitting import (
     fit_power_law,
     fit_power_law_with_offset,
 )
-from .grids import LrRule
+from .learning_rate import best_lrs, fit_lr_rule
 from .sweep import fit_sweep
 
-__all__ = ["average_seeds", "isoflop_profiles", "law_points", "MAX_LAW_EPOCHS", "grid_fits", "grid_bootstrap",
-           "best_lrs", "fit_lr_rule"]
+__all__ = ["average_seeds", "isoflop_profiles", "law_points", "MAX_LAW_EPOCHS", "grid_fits", "grid_bootstrap"]
 
 # Por encima de unas 4 épocas, repetir datos ya no equivale a datos nuevos (Muennighoff et al.,
 # 2023): esos entrenamientos no entran en L(N, D), cuyo D supone tokens distintos.
@@ -116,7 +115,7 @@ class _Rows(list):
 
 
 class _Rule:
-    def __init__(self, rule: LrRule):
+    def __init__(self, rule):
         self.rule = rule
 
     def to_dict(self) -> dict:
@@ -196,62 +195,3 @@ def grid_bootstrap(results: dict, n_resamples: int = 200, seed: int = 0,
     return {"isoflop": bootstrap(fit_isoflop, budget, n_iso, loss_iso, groups=budget, **options),
             "chinchilla": bootstrap(lambda *c: fit_chinchilla(*c, n_starts=4),
                                     *law_points(results, average=False), **options)}
-
-
-def best_lrs(results: dict) -> list[dict]:
-    """La mejor tasa de cada tamaño en un barrido de tasas (una rejilla con ``lrs``).
-
-    Para cada tamaño se ajusta una parábola de la pérdida media (de las semillas) frente a
-    log lr; si tiene mínimo dentro de las tasas probadas, ese es el óptimo; si no, la mejor
-    tasa probada (y ``edge=True``: el óptimo puede estar fuera).
-
-    Parámetros:
-        results: un barrido de :func:`~transformer_lib.scaling.run_grid` con ``lrs``.
-
-    Devuelve:
-        Una fila por tamaño: ``name``, ``params_non_embedding``, ``lr_opt``, ``edge``, y las
-        tasas y pérdidas medias probadas (``lrs``, ``losses``).
-    """
-    groups: dict[str, list[dict]] = {}
-    for row in average_seeds(results["runs"]):
-        groups.setdefault(row["name"], []).append(row)
-    out = []
-    for name, rows in groups.items():
-        rows.sort(key=lambda r: r["lr"])
-        lrs = np.array([r["lr"] for r in rows])
-        losses = np.array([r["val_loss"] for r in rows])
-        if len(rows) < 2:
-            raise ValueError(f"{name} tiene {len(rows)} tasa: hace falta un barrido de tasas (lrs).")
-        best = float(lrs[int(np.argmin(losses))])
-        lr_opt, edge = best, best in (lrs[0], lrs[-1])
-        if len(rows) >= 3 and not edge:
-            c2, c1, _ = np.polyfit(np.log(lrs), losses, 2)
-            if c2 > 0:
-                lr_opt = float(np.exp(-c1 / (2 * c2)))
-        out.append({"name": name, "params_non_embedding": rows[0]["params_non_embedding"],
-                    "lr_opt": lr_opt, "edge": bool(edge), "lrs": lrs.tolist(), "losses": losses.tolist()})
-    return sorted(out, key=lambda r: r["params_non_embedding"])
-
-
-def fit_lr_rule(results: dict, source: str = "") -> LrRule:
-    """La regla lr(N) = lr_ref·(N/n_ref)^(−exponent) ajustada a las mejores tasas de :func:`best_lrs`.
-
-    Un ajuste por mínimos cuadrados de log lr_opt frente a log N; n_ref es la media geométrica
-    de los N del barrido.
-
-    Parámetros:
-        results: un barrido de tasas.
-        source: de dónde sale (se guarda en la regla).
-
-    Devuelve:
-        La :class:`~transformer_lib.scaling.grids.LrRule`.
-    """
-    rows = best_lrs(results)
-    if len(rows) < 2:
-        raise ValueError(f"El barrido de tasas tiene {len(rows)} tamaño: la regla necesita al menos 2.")
-    log_n = np.log([r["params_non_embedding"] for r in rows])
-    slope, intercept = np.polyfit(log_n, np.log([r["lr_opt"] for r in rows]), 1)
-    n_ref = float(np.exp(log_n.mean()))
-    lr_ref = float(np.exp(intercept + slope * np.log(n_ref)))
-    return LrRule(lr_ref=float(f"{lr_ref:.4g}"), n_ref=float(f"{n_ref:.4g}"),
-                  exponent=float(f"{-slope:.4g}"), source=source)

@@ -35,7 +35,8 @@ from .analysis import average_seeds
 from .chinchilla import fit_chinchilla
 from .counting import model_param_count, run_flops_per_token
 from .fitting import PowerLawFit, fit_power_law, fit_power_law_with_offset, json_ready
-from .grids import ISOFLOP_SIZES, LrRule, RunSpec, _seeds, _size_key, _tokens_per_step, estimate_seconds
+from .grids import ISOFLOP_SIZES, RunSpec, _seeds, _size_key, _tokens_per_step, estimate_seconds
+from .learning_rate import LrRule
 from .sweep import SweepSize, _as_size
 
 __all__ = ["FORECAST_SCHEMA", "FORECAST_SIZES", "ForecastGrid", "make_forecast", "verification_grid",

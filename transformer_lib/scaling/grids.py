@@ -12,10 +12,9 @@ Tres rejillas, cada una un dataclass que se expande en una lista de :class:`RunS
   salida incluidas; o, con ``flops="kaplan"``, C = 6·N·D con N sin embeddings), varios tamaños
   con los pasos que lo agotan → las curvas IsoFLOP y N_opt(C).
 
-Las rejillas de tamaños e IsoFLOP admiten además un barrido de tasas (``lrs``: cada tamaño con
-cada tasa) o una tasa por tamaño (``lr_rule``, una :class:`LrRule` ajustada a ese barrido), y el
-IsoFLOP un calendario común para todas sus ejecuciones (``schedule="fixed"``, como Kaplan et al.)
-en lugar del ajustado a cada una.
+Las rejillas de tamaños e IsoFLOP admiten un barrido de tasas (``lrs``) o una tasa por tamaño
+(``lr_rule``, ver :mod:`~transformer_lib.scaling.learning_rate`), y el IsoFLOP un calendario
+común (``schedule="fixed"``, como Kaplan et al.) en lugar del ajustado a cada ejecución.
 
 Cada entrenamiento es completo: su calendario de la tasa (calentamiento y coseno) se ajusta a
 **sus** pasos (:meth:`RunSpec.train_config`), así que el punto final de una ejecución corta no
@@ -47,10 +46,10 @@ from ..data import QuijoteData
 from ..models import GPTConfig
 from ..training import TrainConfig
 from .counting import FLOP_CONVENTIONS, model_param_count, run_flops_per_token
+from .learning_rate import LrRule, _lr_key, _lrs, _run_lr
 from .sweep import SWEEP_SIZES, SweepSize, _as_size
 
 __all__ = [
-    "LrRule",
     "RunSpec",
     "SizeGrid",
     "DataGrid",
@@ -139,54 +138,6 @@ def _size_key(size: SweepSize) -> str:
     if size.arch == "lstm":
         return f"lstm-L{size.n_layer}-d{size.d_model}"
     return f"L{size.n_layer}-h{size.n_head}-d{size.d_model}"
-
-
-@dataclass(frozen=True)
-class LrRule:
-    """La tasa de aprendizaje de cada tamaño: lr(N) = lr_ref·(N / n_ref)^(−exponent).
-
-    N son los parámetros sin embeddings. Se ajusta sobre un barrido de tasas por tamaño
-    (:func:`~transformer_lib.scaling.fit_lr_rule`) y sirve también para tamaños nuevos (el
-    pronóstico del capítulo 10 la extrapola).
-
-    Atributos:
-        lr_ref: la tasa en ``n_ref``.
-        n_ref: el tamaño de referencia.
-        exponent: cuánto baja la tasa al crecer N (0 = la misma para todos).
-        source: de dónde sale (p. ej. el archivo del barrido de tasas).
-    """
-
-    lr_ref: float
-    n_ref: float
-    exponent: float
-    source: str = ""
-
-    def __post_init__(self):
-        if not (self.lr_ref > 0 and self.n_ref > 0):
-            raise ValueError(f"lr_ref y n_ref deben ser positivos y son {self.lr_ref!r}, {self.n_ref!r}.")
-
-    def __call__(self, n: float) -> float:
-        """La tasa para un modelo de ``n`` parámetros sin embeddings (redondeada a 4 cifras)."""
-        return float(f"{self.lr_ref * (n / self.n_ref) ** (-self.exponent):.4g}")
-
-
-def _lrs(lrs: Sequence[float] | None) -> tuple[float | None, ...]:
-    if lrs is None:
-        return (None,)
-    if not lrs or any(not (isinstance(v, (int, float)) and v > 0) for v in lrs) or len(set(lrs)) != len(lrs):
-        raise ValueError(f"lrs debe ser una lista de tasas positivas y distintas; es {lrs!r}.")
-    return tuple(float(v) for v in lrs)
-
-
-def _run_lr(size_n: int, lr: float | None, rule: LrRule | None) -> float | None:
-    """La tasa de una ejecución: la del barrido de tasas, la de la regla o la de la receta."""
-    if lr is not None and rule is not None:
-        raise ValueError("Una rejilla lleva lrs (barrido de tasas) o lr_rule (una por tamaño), no las dos.")
-    return lr if lr is not None else (rule(size_n) if rule is not None else None)
-
-
-def _lr_key(lr: float | None) -> str:
-    return "" if lr is None else f"/lr{lr:g}"
 
 
 def _tokens_per_step(config: TrainConfig) -> int:

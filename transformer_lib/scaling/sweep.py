@@ -202,7 +202,8 @@ def row_flops_per_token(row: dict, convention: str = "full") -> float:
     Se recalculan de su configuración (``row["model_config"]``) con
     :func:`~transformer_lib.scaling.counting.run_flops_per_token`; así dan lo mismo en los
     archivos de cualquier versión. Una fila sin configuración (la de :func:`run_sweep`) usa
-    su ``compute`` (completo) o ``compute_kaplan`` entre sus tokens.
+    su ``compute`` (completo) o ``compute_kaplan`` entre sus tokens; una fila hecha a mano sin
+    nada de eso, 6·N (lo único que se sabe de ella).
 
     Parámetros:
         row: una fila de ``results["runs"]``.
@@ -215,7 +216,9 @@ def row_flops_per_token(row: dict, convention: str = "full") -> float:
     if cfg:
         config = LSTMConfig.from_dict(cfg) if row.get("arch") == "lstm" else GPTConfig.from_dict(cfg)
         return run_flops_per_token(config, convention)
-    return row["compute" if convention == "full" else "compute_kaplan"] / row["tokens"]
+    if "compute_kaplan" in row and row.get("tokens"):
+        return row["compute" if convention == "full" else "compute_kaplan"] / row["tokens"]
+    return 6.0 * row["params_non_embedding"]  # sin configuración ni cuentas: solo se sabe 6·N
 
 
 def compute_frontier(results: dict, convention: str = "full") -> tuple[np.ndarray, np.ndarray]:

@@ -59,8 +59,9 @@ from .distributed import (
     process_group,
     shard,
 )
+from .evaluation import estimate_loss
 from .history import History
-from .loop import estimate_loss, make_optimizer, train
+from .loop import make_optimizer, train
 from .precision import (
     PRECISIONS,
     PrecisionPlan,

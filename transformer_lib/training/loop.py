@@ -31,6 +31,7 @@ from .distributed import (
     shard,
     wrap_model,
 )
+from .evaluation import LossFn, loss_sum
 from .history import History
 from .precision import PrecisionPlan, candidate_precisions, measure_precisions, resolve_precision
 from .resume import Resume, load_snapshot, restore_snapshot, save_snapshot
@@ -45,7 +46,6 @@ from .sources import (
     to_device,
 )
 
-LossFn = Callable[[nn.Module, Any], torch.Tensor]
 Callback = Callable[[int, nn.Module, History], "bool | None"]
 
 
@@ -72,47 +72,6 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.AdamW:
     if "fused" in inspect.signature(torch.optim.AdamW).parameters and device_type in ("cpu", "cuda"):
         kwargs["fused"] = True
     return torch.optim.AdamW(groups, **kwargs)
-
-
-@torch.no_grad()
-def loss_sum(model: nn.Module, batches: list, loss_fn: LossFn = default_loss, autocast=None) -> tuple[float, int]:
-    """Suma de las pérdidas de ``batches`` ponderadas por sus tokens, y la suma de los pesos.
-
-    Es lo que se suma entre procesos al evaluar repartido; :func:`estimate_loss` divide una
-    cosa entre la otra. Mismos parámetros que :func:`estimate_loss`.
-    """
-    was_training = model.training
-    model.eval()
-    total, weight = None, 0
-    ctx = autocast or contextlib.nullcontext
-    for batch in batches:
-        with ctx():
-            loss = loss_fn(model, batch)
-        w = count_tokens(batch) or 1
-        term = loss.detach().double() * w  # se suma en el dispositivo: una sola espera al final
-        total = term if total is None else total + term
-        weight += w
-    model.train(was_training)
-    return (0.0 if total is None else float(total)), weight
-
-
-def estimate_loss(model: nn.Module, batches: list, loss_fn: LossFn = default_loss, autocast=None) -> float:
-    """Pérdida media de ``model`` sobre una lista de lotes (en modo evaluación, sin gradientes).
-
-    Si los lotes tienen distinto tamaño, se pondera por el número de tokens de cada uno.
-
-    Parámetros:
-        model: el modelo; al terminar vuelve al modo (entrenamiento o evaluación) que tenía.
-        batches: los lotes, ya en el dispositivo del modelo.
-        loss_fn: ``loss_fn(model, lote) -> escalar``.
-        autocast: fábrica de contextos para la pasada (p. ej. ``lambda: plan.evaluation(device)``
-            con un :class:`~transformer_lib.training.PrecisionPlan`); None = fp32 tal cual.
-
-    Devuelve:
-        La pérdida media.
-    """
-    total, weight = loss_sum(model, batches, loss_fn, autocast)
-    return total / max(weight, 1)
 
 
 class _Run:
