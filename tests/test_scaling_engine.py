@@ -5,12 +5,12 @@ que un barrido interrumpido (excepción, SIGTERM, kill -9) no pierde nada ni reh
 """
 
 import json
-from dataclasses import replace
 import os
 import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,24 +20,25 @@ import torch
 from transformer_lib import GPTConfig
 from transformer_lib.files import Terminated
 from transformer_lib.scaling import (
-    LrRule,
-    best_lrs,
-    fit_lr_rule,
-    model_param_count,
-    run_flops_per_token,
+    build_model,
     RESULTS_SCHEMA,
     DataGrid,
     IsoFlopGrid,
+    LrRule,
     SizeGrid,
     SweepSize,
     average_seeds,
+    best_lrs,
     estimate_seconds,
     expand,
+    fit_lr_rule,
     fit_sweep,
     gpt_param_count_exact,
     load_sweep,
     make_grid,
+    model_param_count,
     nested_subset,
+    run_flops_per_token,
     run_grid,
     training_flops,
     validation_batches,
@@ -457,3 +458,31 @@ def test_resume_accepts_a_file_written_before_a_new_recipe_field(reference, tmp_
     assert [r["key"] for r in results["runs"]] == [r["key"] for r in reference[1]["runs"]]
     assert [r["val_loss"] for r in results["runs"]] == [r["val_loss"] for r in reference[1]["runs"]]
     assert [r["wall_seconds"] for r in results["runs"]] == [r["wall_seconds"] for r in reference[1]["runs"]]
+
+
+def test_full_flop_count_agrees_with_flop_counter_at_every_grid_size():
+    """La cuenta completa (la de los presupuestos, la frontera y la MFU) es la de FlopCounterMode en
+    un paso real de ida y vuelta, en cada tamaño de las rejillas y del pronóstico. (La LSTM no: en
+    la CPU, ``nn.LSTM`` es un solo operador fusionado que el contador no sabe contar.)"""
+    from transformer_lib.scaling import (
+        FORECAST_SIZES,
+        ISOFLOP_SIZES,
+        SWEEP_SIZES,
+        gpt_param_count_formula,
+        measure_flops,
+    )
+
+    sizes = {s for s in (*ISOFLOP_SIZES, *SWEEP_SIZES, *FORECAST_SIZES)}
+    assert len(sizes) >= 12
+    for size in sorted(sizes, key=lambda s: (s.n_layer, s.d_model)):
+        config = size.model_config(92, block_size=64)
+        torch.manual_seed(0)
+        model = build_model(config)
+        idx = torch.randint(0, 92, (1, 64))
+        measured = measure_flops(model, idx, idx).per_token
+        # 6·N cuenta también los sesgos y las normalizaciones (sumas y productos elemento a
+        # elemento): el contador solo ve productos de matrices. Fuera eso, es la misma cuenta.
+        elementwise = 6 * (gpt_param_count_exact(config).non_embedding - gpt_param_count_formula(config))
+        assert measured + elementwise == pytest.approx(run_flops_per_token(config, "full"), rel=1e-12), size
+        assert elementwise / measured < 0.06
+        assert run_flops_per_token(config, "kaplan") < measured  # 6·N se deja la atención y la salida
