@@ -20,7 +20,6 @@ import torch
 from transformer_lib import GPTConfig
 from transformer_lib.files import Terminated
 from transformer_lib.scaling import (
-    build_model,
     RESULTS_SCHEMA,
     DataGrid,
     IsoFlopGrid,
@@ -29,6 +28,7 @@ from transformer_lib.scaling import (
     SweepSize,
     average_seeds,
     best_lrs,
+    build_model,
     estimate_seconds,
     expand,
     fit_lr_rule,
