@@ -7,6 +7,7 @@
 #   bash benchmarks/scaling_runs.sh B   # IsoFLOP con una tasa → con calendario fijo
 #   bash benchmarks/scaling_runs.sh L   # la LSTM: tasas por tamaño → 2 semillas con la tasa ajustada
 #   bash benchmarks/scaling_runs.sh T   # el GPT del barrido de tamaños con la regla de tasas de A
+#   bash benchmarks/scaling_runs.sh E   # un presupuesto más, 3e12, para que a abarque 1,5 décadas
 #
 # Las rejillas 3 y 4 se entrenaron con la familia IsoFLOP de entonces (sin L1-d8, que se añadió
 # después para que el presupuesto 3e10 de la principal tuviese su mínimo dentro).
@@ -48,10 +49,17 @@ chain_t() {
   $SWEEP --grid size --lr-from results/sweep_lr.json --seeds 1337,1338 --out results/sweep_size_tuned.json
 }
 
+chain_e() {
+  # 8. En la rejilla principal, el presupuesto 3e10 no tiene un mínimo claro: un presupuesto más,
+  #    3e12, con la misma regla de tasas y 2 semillas, para ajustar a de 1e11 a 3e12.
+  $SWEEP --grid isoflop --budgets 3e12 --lr-from results/sweep_lr.json --out results/sweep_isoflop_3e12.json
+}
+
 case "${1:-}" in
   A) chain_a ;;
   B) chain_b ;;
   L) chain_l ;;
   T) chain_t ;;
-  *) echo "Uso: bash benchmarks/scaling_runs.sh A|B|L|T" >&2; exit 2 ;;
+  E) chain_e ;;
+  *) echo "Uso: bash benchmarks/scaling_runs.sh A|B|L|T|E" >&2; exit 2 ;;
 esac
