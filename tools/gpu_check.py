@@ -20,7 +20,8 @@ cortas y acotadas; después los cuadernos, y con lo que quede, el pronóstico):
    recogen (``--collect-only``): sin GPU no pueden ejecutarse.
 6. La verificación del pronóstico de escalado en CUDA (``forecast --verify``): el pronóstico de
    mayor presupuesto (``results/forecast_*.json``) cuya verificación quepa en el tiempo que quede
-   (:func:`choose_forecast`); escribe ``results/gpu/forecast/``. Si no cabe ninguno, se salta.
+   (:func:`choose_forecast`); escribe ``results/gpu/forecast/``. Si no cabe ninguno, se salta. En
+   ``--dry-run`` solo se elige y se anota la orden: la verificación no tiene un tamaño mínimo.
 
 Escribe un archivo por dispositivo, ``results/gpu/<gpu>.json`` (en ``--dry-run``,
 ``_build/gpu-check/dry-run.json``), reescrito de forma atómica tras cada paso. Termina con
@@ -315,7 +316,7 @@ class Runner:
         entry = self.benchmark("train", "bench_train_cuda.py", ["--dry-run"] if self.args.dry_run else [], cap=240)
         if entry:
             row = entry["rows"][0]
-            entry["detail"] = (f"{row['tokens_per_s']:,.0f} tokens/s, MFU "
+            entry["detail"] = (f"{row['tokens_per_s']:.0f} tokens/s, MFU "
                                + (f"{row['mfu']:.1%}" if row["mfu"] is not None else "sin pico conocido"))
             self.report.data["train"] = {k: row[k] for k in ("tokens_per_s", "mfu", "precision", "compile", "attention",
                                                             "ms_per_step", "host_syncs_per_step", "preset")}
@@ -365,6 +366,10 @@ class Runner:
             f"{forecast.stem}_verify_{device_slug(self.report.data['device']['name'])}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         cmd = forecast_verification_command(self.python, forecast.relative_to(ROOT), out, self.device)
+        if self.args.dry_run:  # la verificación no tiene tamaño mínimo: se elige y se anota, sin entrenar
+            self.report.step("forecast", "skipped", 0.0, detail=f"dry-run: elegiría {why}; no se entrena",
+                             command=shlex.join(cmd[1:]))
+            return
         code, output, took = self.run("forecast", cmd, cap=seconds + 10)
         if code != 0:
             self.failed("forecast", code, output, took, chosen=why, out=str(out))
