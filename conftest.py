@@ -69,7 +69,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    """Guarda lo que imprimió una celda ``requires-gpu`` (su stdout) en ``item.user_properties``."""
+    """Guarda lo que imprimió una celda ``requires-gpu`` (su stdout) en ``item.user_properties``.
+
+    De ahí lo copia el informe del final de la prueba (*teardown*), que es el que lee ``--junitxml``.
+    """
     yield
     if call.when != "call" or GPU_TAG not in _tags(item):
         return

@@ -6,8 +6,10 @@ from __future__ import annotations
 import importlib.util
 import json
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -134,21 +136,30 @@ def test_choose_forecast_takes_the_largest_budget_that_fits(tmp_path: Path) -> N
     assert gpu_check.choose_forecast([], 700) == (None, "no hay ningún pronóstico (results/forecast_*.json)")
 
 
-def test_conftest_keeps_what_a_gpu_cell_printed() -> None:
-    class Item:
-        cell = {"metadata": {"tags": ["requires-gpu", "skip-execution"]}}
-        test_outputs = [{"output_type": "stream", "name": "stdout", "text": "MFU "},
-                        {"output_type": "stream", "name": "stderr", "text": "aviso"},
-                        {"output_type": "stream", "name": "stdout", "text": "41 %\n"}]
-        user_properties: list = []
-
-    class Call:
-        when = "call"
-
-    hook = root_conftest.pytest_runtest_makereport(Item, Call)
-    next(hook)
-    next(hook, None)
-    assert Item.user_properties == [(root_conftest.STDOUT_PROPERTY, "MFU 41 %\n")]
+def test_nbval_reports_what_a_gpu_cell_printed_and_gpu_check_reads_it() -> None:
+    """De punta a punta: conftest.py guarda la salida de la celda GPU, --junitxml la escribe y
+    parse_junit la lee. Sin GPU, se hace creer a pytest que hay una (la celda solo imprime)."""
+    folder = Path(tempfile.mkdtemp(dir=ROOT / "_build")) if (ROOT / "_build").is_dir() else None
+    if folder is None:
+        pytest.skip("falta _build/ (la crea make)")
+    try:
+        nb = nbformat.v4.new_notebook()
+        nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+        nb.cells = [nbformat.v4.new_code_cell("x = 1"),
+                    nbformat.v4.new_code_cell("print('MFU 41 %')\nprint('fin')",
+                                              metadata={"tags": ["requires-gpu", "skip-execution"]})]
+        nbformat.write(nb, folder / "t.ipynb")
+        notebook = (folder / "t.ipynb").relative_to(ROOT).as_posix()
+        script = ("import sys, torch, pytest\ntorch.cuda.is_available = lambda: True\n"
+                  f"sys.exit(pytest.main(['--nbval-lax', '--nbval-current-env', '-p', 'no:cacheprovider', '-q', "
+                  f"'--junitxml={folder / 'j.xml'}', {notebook!r}]))")
+        proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+        got = gpu_check.parse_junit(folder / "j.xml", [notebook])
+        assert got[notebook, 1]["status"] == "passed" and got[notebook, 1]["stdout"] == "MFU 41 %\nfin\n"
+        assert got[notebook, 0]["stdout"] is None  # solo las celdas GPU
+    finally:
+        shutil.rmtree(folder)
     assert root_conftest.STDOUT_PROPERTY == gpu_check.STDOUT_PROPERTY
 
 
