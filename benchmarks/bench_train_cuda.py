@@ -209,7 +209,16 @@ def main(argv: list[str] | None = None) -> int:
     if compile_mode not in ("inductor", "eager", "none"):
         raise SystemExit(f"--compile {compile_mode!r} no existe: usa inductor, eager o none.")
     log = ResultsLog(args.out, vars(args), torch.get_num_threads())
-    row = measure(preset, device, compile_mode)
+    try:
+        row = measure(preset, device, compile_mode)
+    except Exception as err:  # sin la compilación, al menos la medida (y el error, en el archivo)
+        if compile_mode == "none":
+            raise
+        error = f"{type(err).__name__}: {' '.join(str(err).split())[:500]}"
+        print(f"torch.compile ({compile_mode}) falló: {error}. Se mide sin compilar.", file=sys.stderr)
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+        row = measure(preset, device, "none") | {"compile_error": error}
     log.add(row)
     print(json.dumps(row, ensure_ascii=False))
     log.finish()

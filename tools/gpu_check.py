@@ -320,6 +320,8 @@ class Runner:
                                + (f"{row['mfu']:.1%}" if row["mfu"] is not None else "sin pico conocido"))
             self.report.data["train"] = {k: row[k] for k in ("tokens_per_s", "mfu", "precision", "compile", "attention",
                                                             "ms_per_step", "host_syncs_per_step", "preset")}
+            if row.get("compile_error"):
+                self.report.data["train"]["compile_error"] = row["compile_error"]
             self.report.save()
 
     def kv_cache(self) -> None:
