@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import nbformat
@@ -238,3 +239,16 @@ def test_without_cuda_the_script_stops_with_a_clear_error(tmp_path: Path) -> Non
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert f"el torch de {env} no ve ninguna GPU CUDA" in proc.stderr and "--dry-run" in proc.stderr
     assert not (ROOT / gpu_check.RESULTS).exists() or not list((ROOT / gpu_check.RESULTS).glob("cpu*.json"))
+
+
+def test_a_step_out_of_time_is_killed_with_its_children(tmp_path: Path) -> None:
+    args = gpu_check.parse_args(["--dry-run", "--work", str(tmp_path), "--out", str(tmp_path / "x.json")])
+
+    class Report:
+        data: dict = {}
+
+    runner = gpu_check.Runner(args, Report())
+    t0 = time.perf_counter()
+    code, output, _ = runner.run("lento", ["bash", "-c", "echo empieza; sleep 60 & sleep 60; echo nunca"], cap=1)
+    assert code is None and output == "empieza\n" and time.perf_counter() - t0 < 20  # no espera al nieto
+    assert (tmp_path / "lento.log").read_text() == "empieza\n"

@@ -37,6 +37,7 @@ import json
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -237,13 +238,17 @@ class Runner:
         limit = max(floor, min(cap, self.left()))
         print(f">> {name}: {shlex.join(cmd)} (límite {limit:.0f} s)", flush=True)
         t0 = time.perf_counter()
+        # En su propio grupo de procesos: si se acaba el tiempo, se matan también los nietos (pytest,
+        # sus núcleos, los procesos de torchrun), que si no seguirían ocupando la GPU.
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                env={**os.environ, "TQDM_DISABLE": "1"}, start_new_session=True)
         try:
-            proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=limit,
-                                  env={**os.environ, "TQDM_DISABLE": "1"})
-            code, output = proc.returncode, proc.stdout + proc.stderr
-        except subprocess.TimeoutExpired as err:
+            output, _ = proc.communicate(timeout=limit)
+            code = proc.returncode
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            output, _ = proc.communicate()
             code = None
-            output = "".join(x.decode() if isinstance(x, bytes) else (x or "") for x in (err.stdout, err.stderr))
         (self.work / f"{name}.log").write_text(output, encoding="utf-8")
         return code, output, time.perf_counter() - t0
 
