@@ -44,7 +44,7 @@ SWEEPS = {
     "sweep_size.json": "size", "sweep_data.json": "data", "sweep_lr.json": "isoflop",
     "sweep_isoflop.json": "isoflop", "sweep_isoflop_lr1e-3.json": "isoflop",
     "sweep_isoflop_fixed.json": "isoflop", "sweep_lstm_lr.json": "size", "sweep_lstm.json": "size",
-    "sweep_size_tuned.json": "size",
+    "sweep_size_tuned.json": "size", "sweep_isoflop_3e12.json": "isoflop",
 }
 FORECASTS = {"forecast_1e13.json", "forecast_1e13_verify.json"}
 NUMBER = (int, float)
@@ -198,6 +198,12 @@ def test_the_grids_of_issue_23_have_what_the_chapters_claim() -> None:
     alloc = fit_allocation(iso)
     assert [c for c, out in zip(alloc.budgets, alloc.extrapolated) if out] == [3e10], alloc.extrapolated
     assert iso["grid"]["lr_rule"] == {**asdict(fit_lr_rule(lr_sweep)), "source": "results/sweep_lr.json"}
+    # Con el presupuesto 3e12 (cadena E), los mínimos medidos cubren 1,5 décadas, de 1e11 a 3e12.
+    extra = _sweep("sweep_isoflop_3e12.json")
+    assert extra["grid"]["lr_rule"] == iso["grid"]["lr_rule"] and {r["seed"] for r in extra["runs"]} == {1337, 1338}
+    both = fit_allocation({"runs": iso["runs"] + extra["runs"]})
+    interior = [c for c, out in zip(both.budgets, both.extrapolated) if not out]
+    assert interior == [1e11, 3e11, 1e12, 3e12], both.extrapolated
     assert {r["lr"] for r in iso["runs"]} == {LrRule(**iso["grid"]["lr_rule"])(r["params_non_embedding"])
                                               for r in iso["runs"]}
     for name in ("sweep_isoflop_lr1e-3.json", "sweep_isoflop_fixed.json"):
@@ -229,6 +235,8 @@ def _quoted_figures() -> dict[str, str]:
     for c, dn, out in zip(alloc.budgets, alloc.tokens_per_parameter, alloc.extrapolated):
         if not out:
             figures[f"caracteres por parámetro en C = {c:.0e}"] = f"{dn:.1f}"
+    both = fit_allocation({"runs": iso["runs"] + _sweep("sweep_isoflop_3e12.json")["runs"]})
+    figures["a con 3e12"] = f"{both.a:.2f}"
     law = fit_chinchilla(*law_points(size, data, iso))
     for key in ("E", "A", "B", "alpha", "beta"):
         figures[key] = f"{getattr(law, key):.3g}"
@@ -259,8 +267,8 @@ def quoted_figures() -> dict[str, str]:
 
 # Los cuadernos que citan cifras de los barridos y las que cada uno debe imprimir.
 NOTEBOOKS = {
-    "chapters/09b_leyes_de_escalado.ipynb": ("α_N", "α_D", "a", "caracteres por parámetro", "E", "A", "B",
-                                             "alpha", "beta"),
+    "chapters/09b_leyes_de_escalado.ipynb": ("α_N", "α_D", "a", "caracteres por parámetro", "a con 3e12", "E",
+                                             "A", "B", "alpha", "beta"),
     "chapters/10_idea_clave.ipynb": ("α_N", "α_D", "a", "caracteres por parámetro"),
 }
 
