@@ -103,3 +103,12 @@ def test_verify_requires_a_committed_forecast(tmp_path):
     path.write_text(json.dumps(forecast))
     assert main(["forecast", "--verify", str(path), "--out", str(tmp_path / "v.json")]) == 1
     assert not (tmp_path / "v.json").exists()
+    # Sin git (una copia en una máquina remota) hace falta el commit que lo confirmó, bien escrito.
+    bare = tmp_path.parent / f"{tmp_path.name}-sin-git"
+    bare.mkdir()
+    (bare / "f.json").write_text(json.dumps(forecast))
+    from transformer_lib.cli.forecast import _committed
+
+    with pytest.raises(ValueError, match="--forecast-commit"):
+        _committed(bare / "f.json", "abc")
+    assert _committed(bare / "f.json", "a" * 40) == "a" * 40

@@ -131,7 +131,9 @@ def test_measure_flops_forward_only_and_fused_attention():
 
 def test_mfu():
     c = CONFIGS[0]
-    assert mfu(1e6, c, peak_flops=flops_per_token(c) * 1e6) == pytest.approx(1.0)
+    # La MFU usa la cuenta completa (con la capa de salida atada), la misma de los presupuestos.
+    assert mfu(1e6, c, peak_flops=run_flops_per_token(c) * 1e6) == pytest.approx(1.0)
+    assert mfu(1e6, c, peak_flops=flops_per_token(c) * 1e6) > 1.0
     with pytest.raises(ValueError, match="peak_flops"):
         mfu(1.0, c, peak_flops=0)
 
@@ -141,6 +143,7 @@ def test_gpu_peak_flops_lookup():
     assert gpu_peak_flops("NVIDIA H100 PCIe") == 756e12
     assert gpu_peak_flops("NVIDIA A100-SXM4-40GB") == 312e12
     assert gpu_peak_flops("Tesla T4") == 65e12
+    assert gpu_peak_flops("NVIDIA L40") == 181e12 and gpu_peak_flops("NVIDIA L4") == 121e12
     assert gpu_peak_flops("GPU desconocida", default=1.0) == 1.0
 
 

@@ -17,6 +17,7 @@ un corte a mitad sigue donde se quedó al repetir la orden) y añade la comparac
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -47,15 +48,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="con --verify: cpu, cuda… (por defecto, el de la receta)")
     parser.add_argument("--num-threads", type=positive_int, default=None, metavar="N",
                         help="con --verify: hilos de PyTorch en la CPU")
+    parser.add_argument("--forecast-commit", default=None, metavar="COMMIT",
+                        help="con --verify en una copia sin git (una máquina remota): el commit que "
+                             "confirmó el pronóstico; tests/test_results.py comprueba después que es "
+                             "anterior a la verificación")
     parser.add_argument("--checkpoint-every", type=positive_int, default=500, metavar="PASOS",
                         help="con --verify: un punto de control cada tantos pasos (por defecto, 500)")
 
 
-def _committed(path: Path) -> str:
-    """El commit que confirmó ``path`` tal como está (o un error que dice qué hacer)."""
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=path.resolve().parent, capture_output=True, text=True).stdout.strip()
+def _committed(path: Path, given: str | None = None) -> str:
+    """El commit que confirmó ``path`` tal como está (o un error que dice qué hacer).
 
+    En una copia sin git (una máquina remota con GPU) hace falta ``given``, el commit que lo
+    confirmó: no se puede comprobar aquí, y lo comprueba la prueba de ``results/`` en el repositorio.
+    """
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=path.resolve().parent, capture_output=True,
+                                  text=True).stdout.strip()
+        except OSError:  # git no está instalado
+            return ""
+
+    if not git("rev-parse", "--is-inside-work-tree"):
+        if given is None or not re.fullmatch(r"[0-9a-f]{40}", given):
+            raise ValueError(f"{path} no está en un repositorio git: da el commit que confirmó el pronóstico "
+                             f"con --forecast-commit (40 cifras hexadecimales); se recibió {given!r}.")
+        return given
     rel = path.resolve()
     if git("status", "--porcelain", "--", str(rel)) or not git("ls-files", "--", str(rel)):
         raise ValueError(f"{path} no está confirmado en git tal como está: un pronóstico se confirma "
@@ -81,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     source = Path(args.verify)
     forecast = read_json(source, what="el pronóstico")
-    commit = _committed(source)
+    commit = _committed(source, getattr(args, "forecast_commit", None))
     config = TrainConfig.from_dict(forecast["recipe"])
     overrides = {k: v for k, v in (("device", args.device), ("num_threads", args.num_threads)) if v is not None}
     config = TrainConfig.from_dict({**config.to_dict(), **overrides, "progress": False})

@@ -22,6 +22,7 @@ GPU_PEAK_FLOPS: dict[str, float] = {
     "GH200": 989e12,
     "A100": 312e12,
     "L40S": 362e12,
+    "L40": 181e12,  # antes que «L4»: «L40» contiene «L4»
     "A10G": 70e12,
     "A10": 125e12,
     "L4": 121e12,
@@ -37,8 +38,10 @@ def mfu(
 ) -> float:
     """Utilización de FLOPs del modelo (MFU): FLOPs útiles por segundo / pico del hardware.
 
-    MFU = tokens/s · flops_per_token(config) / pico (PaLM, apéndice B). Solo cuenta los FLOPs
-    que el modelo necesita (6·N + atención), no los que se repiten por recomputación.
+    MFU = tokens/s · FLOPs por token / pico (PaLM, apéndice B), con la cuenta completa del curso
+    (6·N + atención + capa de salida atada; :func:`~transformer_lib.scaling.flops_per_token` con
+    ``include_lm_head=True``). Solo cuenta los FLOPs que el modelo necesita, no los que se repiten
+    por recomputación.
 
     Parámetros:
         tokens_per_s: tokens de entrenamiento procesados por segundo.
@@ -53,7 +56,7 @@ def mfu(
         raise ValueError(f"peak_flops debe ser positivo y es {peak_flops!r}.")
     if tokens_per_s < 0:
         raise ValueError(f"tokens_per_s no puede ser negativo y es {tokens_per_s!r}.")
-    return tokens_per_s * flops_per_token(config, seq_len=seq_len) / peak_flops
+    return tokens_per_s * flops_per_token(config, seq_len=seq_len, include_lm_head=True) / peak_flops
 
 
 def gpu_peak_flops(name: str | None = None, default: float | None = None) -> float | None:

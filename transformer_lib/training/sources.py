@@ -80,7 +80,10 @@ def text_sources(data, block_size: int, batch_size: int, seed: int,
     gen = torch.Generator().manual_seed(seed)
 
     def source(split: str):
-        return text_batch(splits[split], block_size, batch_size, gen)
+        x, y = text_batch(splits[split], block_size, batch_size, gen)
+        if device.type == "cuda":  # memoria fija: la copia a la GPU no hace esperar a cada paso
+            return x.pin_memory(), y.pin_memory()
+        return x, y
 
     source.generator = gen  # type: ignore[attr-defined]
 
