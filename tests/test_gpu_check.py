@@ -123,6 +123,13 @@ def test_device_slug_and_commands() -> None:
     cmd = gpu_check.forecast_verification_command("py", Path("results/forecast_1e13.json"), Path("v.json"), "cuda")
     assert cmd == ["py", "-m", "transformer_lib", "forecast", "--verify", "results/forecast_1e13.json",
                    "--out", "v.json", "--device", "cuda"]
+    # En la máquina con GPU la copia no trae git: el commit del pronóstico sale de su verificación.
+    root = Path(__file__).resolve().parents[1]
+    commit = gpu_check.forecast_commit(root / "results/forecast_1e13.json")
+    verify = json.loads((root / "results/forecast_1e13_verify.json").read_text(encoding="utf-8"))
+    assert commit == verify["forecast"]["git_commit"] and len(commit) == 40
+    assert gpu_check.forecast_verification_command("py", Path("f.json"), Path("v.json"), "cuda", commit)[-2:] == [
+        "--forecast-commit", commit]
 
 
 def test_choose_forecast_takes_the_largest_budget_that_fits(tmp_path: Path) -> None:

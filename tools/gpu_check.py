@@ -64,10 +64,24 @@ FORECASTS = "results/forecast_*.json"
 FORECAST_GPU_SPEEDUP = 1.0
 
 
-def forecast_verification_command(python: str, forecast: Path, out: Path, device: str) -> list[str]:
-    """La orden que verifica el pronóstico ``forecast`` en ``device`` y escribe ``out``."""
-    return [python, "-m", "transformer_lib", *FORECAST_VERIFICATION, str(forecast), "--out", str(out),
-            "--device", device]
+def forecast_verification_command(python: str, forecast: Path, out: Path, device: str,
+                                  commit: str | None = None) -> list[str]:
+    """La orden que verifica el pronóstico ``forecast`` en ``device`` y escribe ``out``.
+
+    ``commit`` es el que confirmó el pronóstico, para una copia del árbol sin git (ver
+    :func:`forecast_commit`).
+    """
+    cmd = [python, "-m", "transformer_lib", *FORECAST_VERIFICATION, str(forecast), "--out", str(out),
+           "--device", device]
+    return cmd + ["--forecast-commit", commit] if commit else cmd
+
+
+def forecast_commit(forecast: Path) -> str | None:
+    """El commit que confirmó ``forecast``, según su verificación en la CPU (``<nombre>_verify.json``)."""
+    verify = forecast.with_name(f"{forecast.stem}_verify.json")
+    if not verify.is_file():
+        return None
+    return json.loads(verify.read_text(encoding="utf-8")).get("forecast", {}).get("git_commit")
 
 
 def choose_forecast(files: list[Path], seconds: float, speedup: float = FORECAST_GPU_SPEEDUP) -> tuple[Path | None, str]:
@@ -372,7 +386,8 @@ class Runner:
         out = (self.work if self.args.dry_run else ROOT / RESULTS / "forecast") / \
             f"{forecast.stem}_verify_{device_slug(self.report.data['device']['name'])}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
-        cmd = forecast_verification_command(self.python, forecast.relative_to(ROOT), out, self.device)
+        cmd = forecast_verification_command(self.python, forecast.relative_to(ROOT), out, self.device,
+                                            forecast_commit(forecast))
         if self.args.dry_run:  # la verificación no tiene tamaño mínimo: se elige y se anota, sin entrenar
             self.report.step("forecast", "skipped", 0.0, detail=f"dry-run: elegiría {why}; no se entrena",
                              command=shlex.join(cmd[1:]))
