@@ -119,7 +119,7 @@ class MultiHeadAttention(nn.Module):
     """Atención multicabeza con proyecciones W^Q, W^K, W^V y W^O.
 
     Sin pesos (``need_weights=False``) usa ``F.scaled_dot_product_attention`` de PyTorch
-    (ruta rápida, núcleos fusionados); con pesos, la fórmula explícita de
+    (ruta rápida, kernels fusionados); con pesos, la fórmula explícita de
     :func:`transformer_lib.attention.attention_weights`. Ambas rutas dan lo mismo, también
     con GQA, RoPE y caché.
 

@@ -51,7 +51,7 @@ class LayerNorm(_TokenNorm):
     """Normalización de capa (Ba et al., 2016), igual a ``nn.LayerNorm(d_model, eps)``.
 
     La fórmula está escrita paso a paso en :func:`layer_norm`. Con ``fused=True`` (por
-    defecto) el módulo calcula esa misma fórmula con el núcleo fusionado de PyTorch, que
+    defecto) el módulo calcula esa misma fórmula con el kernel fusionado de PyTorch, que
     recorre la memoria menos veces: entrenando un GPT pequeño en CPU, la versión paso a
     paso hace el paso de entrenamiento un 8 % más lento. Los tests comprueban que las dos
     rutas coinciden.

@@ -3,7 +3,7 @@
 - ``transformer``: :class:`TransformerConfig` y :class:`Transformer`, la arquitectura de
   Vaswani et al. (2017), con embeddings, codificación posicional sinusoidal, pila de encoders,
   pila de decoders y proyección de salida; más decodificación voraz (capítulo 7).
-- ``gpt``: :class:`GPTConfig` y :class:`GPT`, un modelo solo-decoder (Radford et al., 2019);
+- ``gpt``: :class:`GPTConfig` y :class:`GPT`, un modelo solo decoder (Radford et al., 2019);
   sus bloques no tienen atención cruzada, así que el recuento de parámetros es exacto
   (capítulos 8 y 10).
 - ``lstm``: :class:`LSTMConfig` y :class:`LSTMLanguageModel`, la red recurrente con la que

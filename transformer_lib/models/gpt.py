@@ -1,4 +1,4 @@
-"""GPT, el modelo solo-decoder (capítulos 8, 10 y 11), y su configuración :class:`GPTConfig`.
+"""GPT, el modelo solo decoder (capítulos 8, 10 y 11), y su configuración :class:`GPTConfig`.
 
 Sus bloques no tienen atención cruzada, así que el recuento de parámetros es exacto. Por
 defecto es el bloque de GPT-2; cinco campos de :class:`GPTConfig` lo llevan, uno a uno, al
@@ -52,8 +52,8 @@ class GPTConfig(DictConvertible):
         norm: ``"layernorm"`` (GPT-2) o ``"rmsnorm"`` (Llama).
         position: ``"learned"`` (embedding de posición, GPT-2) o ``"rope"`` (giros de q y k).
         ffn: ``"mlp"`` (GPT-2) o ``"swiglu"`` (Llama).
-        n_kv_head: cabezas de claves y valores; None = n_head (atención multi-cabeza de
-            siempre), 1 = multi-consulta; debe dividir a n_head.
+        n_kv_head: cabezas de claves y valores; None = n_head (atención multicabeza de
+            siempre), 1 = multiconsulta; debe dividir a n_head.
         rope_theta: base de las frecuencias de RoPE (solo con ``position="rope"``).
         norm_eps: el ε de las normalizaciones.
     """
@@ -101,7 +101,7 @@ class GPTConfig(DictConvertible):
 
 
 class GPT(nn.Module):
-    """Modelo de lenguaje solo-decoder: GPT-2 por defecto, Llama con los campos del capítulo 11.
+    """Modelo de lenguaje solo decoder: GPT-2 por defecto, Llama con los campos del capítulo 11.
 
     Embeddings de tokens (y de posiciones aprendidas, con ``position="learned"``) → n_layer
     bloques decoder sin atención cruzada y con máscara causal → normalización final (en

@@ -150,7 +150,7 @@ class Transformer(nn.Module):
 
     def decode(self, tgt: torch.Tensor, memory: torch.Tensor, src_mask: torch.Tensor | None = None,
                tgt_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """Decodifica con forzado del profesor (teacher forcing).
+        """Decodifica con forzamiento del profesor (teacher forcing).
 
         Formas:
             tgt: (B, T); memory: (B, S, d_model); src_mask: difundible a (B, h, T, S);
@@ -165,7 +165,7 @@ class Transformer(nn.Module):
 
     def forward(self, src: torch.Tensor, tgt: torch.Tensor, src_mask: torch.Tensor | None = None,
                 tgt_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """Codifica ``src`` y decodifica ``tgt`` con forzado del profesor.
+        """Codifica ``src`` y decodifica ``tgt`` con forzamiento del profesor.
 
         Formas:
             src: (B, S); tgt: (B, T); salida: logits (B, T, tgt_vocab_size).

@@ -212,7 +212,7 @@ def measure_flops(
 
     ``FlopCounterMode`` solo conoce las operaciones tipo producto de matrices (mm, addmm,
     bmm, convoluciones y algunos núcleos de atención): ignora sumas de sesgos, GELU,
-    softmax, LayerNorm y la entropía cruzada. En CPU, además, el núcleo fusionado de
+    softmax, LayerNorm y la entropía cruzada. En CPU, además, el kernel fusionado de
     ``scaled_dot_product_attention`` no tiene fórmula registrada y contaría 0 FLOPs; con
     ``count_attention=True`` se fuerza la implementación matemática (``SDPBackend.MATH``),
     que hace la atención con dos ``bmm`` visibles para el contador. Los gradientes de los

@@ -100,7 +100,7 @@ def step_flops(kind: str, model: nn.Module, B: int, T: int, d: int, causal: bool
 def counted_step_flops(step: Callable[[torch.Tensor], object], x: torch.Tensor) -> int:
     """FLOPs de ``step(x)`` según ``FlopCounterMode``.
 
-    El contador no ve dentro del núcleo fusionado de atención de la CPU ni del de ``nn.LSTM``
+    El contador no ve dentro del kernel fusionado de atención de la CPU ni del de ``nn.LSTM``
     (da 0 en ellos); con el núcleo «math» la atención se descompone en matmul que sí cuenta,
     con la matriz T×T entera (sin descontar la mitad causal).
     """

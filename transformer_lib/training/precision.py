@@ -6,7 +6,7 @@ Cada precisión es un plan (:class:`PrecisionPlan`):
 - ``"tf32"`` (solo CUDA): float32, pero los productos de matrices usan los núcleos TF32.
 - ``"bf16"``: *autocast* bf16 en la pasada hacia delante (los pesos y AdamW siguen en fp32).
 - ``"bf16-math"``: lo mismo, pero la atención con la implementación «math» de PyTorch (dos
-  productos de matrices y una softmax) en vez del núcleo fusionado: en CPU y con contextos
+  productos de matrices y una softmax) en vez del kernel fusionado: en CPU y con contextos
   cortos es bastante más rápida en bf16; con contextos largos, al revés.
 
 ``"auto"`` no adivina por el hardware: :func:`choose_precision` cronometra unos pasos reales de
