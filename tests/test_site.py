@@ -155,10 +155,14 @@ def test_redirect_page_without_lang_is_a_problem(tmp_path):
 
 
 def test_expected_colab_link_follows_the_config():
+    from coursetools.repo import colab_branch
+
     url = browser_check.expected_colab("chapters/01_atencion.html")
     repo = book_config()["repository"]["url"].removeprefix("https://github.com/")
+    branch = colab_branch()
+    assert branch == "colab"  # la edición para Colab, no la rama main (issue 25)
     assert url == (
-        f"https://colab.research.google.com/github/{repo}/blob/main/chapters/01_atencion.ipynb"
+        f"https://colab.research.google.com/github/{repo}/blob/{branch}/chapters/01_atencion.ipynb"
     )
 
 
