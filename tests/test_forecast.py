@@ -92,6 +92,9 @@ def test_forecast_refuses_what_is_not_a_forecast():
     # para el suelo), y el pronóstico sigue siendo posible.
     two = make_forecast(_grid(_runs((1e11, 1e12))), 1e13, n_resamples=5)
     assert two["law"]["loss_opt_law"]["E"] == 0 and two["loss_opt_check"] > 0
+    # Una sola semilla: sin dispersión entre semillas que sumar, y sin avisos.
+    one = make_forecast(_grid(_runs((1e11, 3e11, 1e12), seeds=(0,))), 1e13, n_resamples=5)
+    assert one["law"]["seed_sd"] == 0.0
 
 
 def test_verify_requires_a_committed_forecast(tmp_path):

@@ -132,10 +132,14 @@ def make_forecast(results: dict, budget: float, *, sizes: tuple[SweepSize, ...] 
             samples.append(_predict([c[idx] for c in cols], budget, n_shapes, d_shapes, n_starts=4))
         except ValueError:
             continue
+    if len(samples) < max(2, n_resamples // 2):
+        raise ValueError(f"Solo {len(samples)} de {n_resamples} remuestreos dieron un ajuste: la rejilla no basta "
+                         f"para un intervalo (añade semillas o tamaños alrededor de cada mínimo).")
     samples = np.array(samples)
-    # La dispersión entre semillas de un mismo punto (una ejecución suelta varía tanto así).
-    seed_sd = float(np.sqrt(np.mean([r["val_loss_std"] ** 2 for r in average_seeds(results["runs"])
-                                     if len(r["seeds"]) > 1]) or 0.0))
+    # La dispersión entre semillas de un mismo punto (una ejecución suelta varía tanto así); 0 si
+    # la rejilla tiene una sola semilla.
+    spreads = [r["val_loss_std"] ** 2 for r in average_seeds(results["runs"]) if len(r["seeds"]) > 1]
+    seed_sd = float(np.sqrt(np.mean(spreads))) if spreads else 0.0
     z = 1.6448536269514722  # el percentil 95 de la normal: intervalo central del 90 %
     q = 100 * np.array([(1 - level) / 2, (1 + level) / 2])
     shapes = []
