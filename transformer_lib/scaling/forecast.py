@@ -132,7 +132,7 @@ def make_forecast(results: dict, budget: float, *, sizes: tuple[SweepSize, ...] 
             samples.append(_predict([c[idx] for c in cols], budget, n_shapes, d_shapes, n_starts=4))
         except ValueError:
             continue
-    if len(samples) < max(2, n_resamples // 2):
+    if len(samples) < 2:  # el pronóstico guarda cuántos dieron ajuste («resamples»)
         raise ValueError(f"Solo {len(samples)} de {n_resamples} remuestreos dieron un ajuste: la rejilla no basta "
                          f"para un intervalo (añade semillas o tamaños alrededor de cada mínimo).")
     samples = np.array(samples)
