@@ -83,10 +83,11 @@ help:
 # Entorno
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt tools/requirements.txt
+$(STAMP): pyproject.toml constraints.txt tools/requirements.txt tools/uv_install.py
 	@test -x $(PY) || { echo ">> Creando el entorno virtual $(VENV)"; $(PYTHON) -m venv $(VENV); }
-	@echo ">> Instalando transformer_lib y las dependencias del libro y de las pruebas"
-	$(PY) -m pip install --disable-pip-version-check -q -c constraints.txt -e ".[book,notebooks,test]" \
+	@echo ">> Instalando transformer_lib y las dependencias del libro y de las pruebas (con uv)"
+	$(PY) -m pip install --disable-pip-version-check -q "$$($(PYTHON) -c 'from tools.uv_install import UV_REQUIREMENT as r; print(r)')"
+	$(PY) -m tools.uv_install --python $(PY) -- -c constraints.txt -e ".[book,notebooks,test]" \
 	  -r tools/requirements.txt
 	@touch $@
 

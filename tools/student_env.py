@@ -1,7 +1,7 @@
 """Ejecuta los cuadernos como lo haría un estudiante en Colab: solo con lo que instala su celda.
 
 1. Construye la rueda (wheel) de transformer_lib a partir de una copia limpia del código.
-2. Crea (o reutiliza) un entorno virtual en ``_build/student-env/`` con torch (la versión
+2. Crea (o reutiliza), con uv, un entorno virtual en ``_build/student-env/`` con torch (la versión
    CPU fijada) y lo que Colab trae preinstalado (``COLAB_PREINSTALLED``). El entorno se
    guarda con una clave de ``pyproject.toml``, ``constraints.txt`` y esta lista: si no
    cambian, las siguientes ejecuciones no instalan nada de nuevo.
@@ -41,6 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from coursetools.repo import ROOT
+from tools import uv_install
 from tools.execute_notebooks import FINGERPRINT_FILE, package_fingerprint
 
 #: Lo que Colab trae instalado y usan los cuadernos (además de torch). Las versiones
@@ -72,7 +73,7 @@ def env_key() -> str:
     digest = hashlib.sha256()
     for name in ("pyproject.toml", "constraints.txt"):
         digest.update((ROOT / name).read_bytes())
-    digest.update(" ".join((TORCH, *COLAB_PREINSTALLED, sys.version)).encode())
+    digest.update(" ".join((TORCH, *COLAB_PREINSTALLED, sys.version, uv_install.UV_REQUIREMENT)).encode())
     return digest.hexdigest()[:16]
 
 
@@ -167,11 +168,13 @@ def base_env(work: Path) -> tuple[Path, set[str]]:
         shutil.rmtree(venv, ignore_errors=True)
         env = clean_env()
         _run([sys.executable, "-m", "venv", str(venv)], env=env)
-        _run([str(python), "-m", "pip", "install", "-q", TORCH], env=env)
-        _run(
-            [str(python), "-m", "pip", "install", "-q", "-c", str(ROOT / "constraints.txt")]
-            + list(COLAB_PREINSTALLED),
-            env=env,
+        # La base (torch y lo que trae Colab) con uv, en segundos; las celdas de Colab se
+        # emulan después con el pip del entorno, como en Colab.
+        uv_install.install(python, [TORCH], uv_install.find_uv())
+        uv_install.install(
+            python,
+            ["-c", str(ROOT / "constraints.txt"), *COLAB_PREINSTALLED],
+            uv_install.find_uv(),
         )
         (venv / ".base.txt").write_text(_freeze(python), encoding="utf-8")
         stamp.write_text(key + "\n")
