@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from transformer_lib import GPTConfig, TrainConfig, cli
+from transformer_lib.scaling import RESULTS_SCHEMA
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("TRANSFORMER_LIB_DATA", "/nonexistent")) / "pg2000.txt"
@@ -254,17 +255,25 @@ def test_sweep_end_to_end(tmp_path, capsys):
             "--note", "una nota con espacios", "--out", str(out)]
     assert cli.main(argv) == 0
     printed = capsys.readouterr().out
-    assert "L1-d8" in printed and "L1-d16" in printed and str(out) in printed
-    results = json.loads(out.read_text(encoding="utf-8"))
+    assert "size/L1-h1-d8/s1337" in printed and "size/L1-h2-d16/s1337" in printed and str(out) in printed
+    saved = out.read_bytes()
+    results = json.loads(saved.decode("utf-8"))
+    # Sin --grid, el motor reanudable con la rejilla de tamaños y la semilla de la receta.
+    assert results["schema"] == RESULTS_SCHEMA and results["complete"]
+    assert results["grid"]["kind"] == "size" and results["grid"]["seeds"] == [1337]
     assert results["command"] == "python -m transformer_lib " + shlex.join(argv)
     assert shlex.split(results["command"])[3:] == argv
     assert results["note"] == "una nota con espacios"
     assert [r["name"] for r in results["runs"]] == ["L1-d8", "L1-d16"]
     assert all(r["steps"] == 3 and r["tokens"] == 3 * 2 * 8 for r in results["runs"])
     assert results["recipe"]["max_iters"] == 3 and results["recipe"]["eval_interval"] == 0
-    assert results["model"] == {"dropout": 0.0, "tie_weights": True}
+    assert results["model"] == {"dropout": 0.0, "tie_weights": True, "block_size": 8}
     assert results["hardware"]["torch_threads"] == 1 and "git_commit" in results
     assert set(results["fits"]) == {"params"}
+    # La misma orden otra vez no rehace nada ni toca el archivo.
+    assert cli.main(argv) == 0
+    assert f"Reanudo {out}: ya estaba completo." in capsys.readouterr().out
+    assert out.read_bytes() == saved
 
 
 def test_scaling_module_runs_the_same_sweep_command():

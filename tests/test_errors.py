@@ -293,25 +293,20 @@ def test_load_sweep_unreadable_is_spanish(tmp_path, monkeypatch):
         load_sweep(path)
 
 
-def test_save_sweep_never_replaces_what_is_not_a_sweep(tmp_path):
+def test_check_grid_path_never_replaces_what_is_not_a_sweep(tmp_path):
     from transformer_lib.files import OutputPathError
-    from transformer_lib.scaling import is_sweep_results, load_sweep, save_sweep
+    from transformer_lib.scaling import RESULTS_SCHEMA, check_grid_path
 
     notes = _sweep_file(tmp_path, '{"mis": "notas"}')
-    with pytest.raises(OutputPathError, match=r"no es un archivo de resultados de transformer_lib: no lo toco"):
-        save_sweep({"recipe": {}, "runs": []}, notes, overwrite=True)
+    for overwrite in (False, True):
+        with pytest.raises(OutputPathError, match=r"no es un barrido reanudable de transformer_lib.*no lo toco"):
+            check_grid_path(notes, overwrite=overwrite)
     assert notes.read_text(encoding="utf-8") == '{"mis": "notas"}'
     ours = tmp_path / "nuestro.json"
-    save_sweep({"recipe": {}, "runs": [], "note": "1"}, ours)
-    assert is_sweep_results(ours) and not is_sweep_results(notes)
-    with pytest.raises(OutputPathError, match=r"Ya existe el archivo de resultados .*overwrite=True"):
-        save_sweep({"recipe": {}, "runs": [], "note": "2"}, ours)
-    save_sweep({"recipe": {}, "runs": [], "note": "2"}, ours, overwrite=True)
-    assert load_sweep(ours)["note"] == "2"
-    with pytest.raises(TypeError):  # lo que no es JSON falla antes de tocar el archivo
-        save_sweep({"recipe": {}, "runs": [object()]}, ours, overwrite=True)
-    assert load_sweep(ours)["note"] == "2"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["nuestro.json", "sweep.json"]
+    ours.write_text(f'{{"schema": "{RESULTS_SCHEMA}", "runs": []}}', encoding="utf-8")
+    assert check_grid_path(ours) == ours == check_grid_path(ours, overwrite=True)  # se reanuda o se reemplaza
+    assert check_grid_path(tmp_path / "nuevo" / "b.json") == tmp_path / "nuevo" / "b.json"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nuestro.json", "sweep.json"]  # no crea nada
 
 
 def test_save_checkpoint_never_replaces_what_is_not_a_checkpoint(tmp_path):

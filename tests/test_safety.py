@@ -133,7 +133,8 @@ def test_sweep_out_on_a_user_file_is_refused_before_training(tmp_path, capsys, d
     notes.write_text('{"mis": "datos"}', encoding="utf-8")
     code, lines = run_cli(capsys, *SWEEP, "--out", str(notes), "--overwrite")
     assert code == 1 and data_calls == []
-    assert_one_spanish_line(lines, "sweep", f"{notes} ya existe y es un archivo", "no lo toco")
+    assert_one_spanish_line(lines, "sweep", f"{notes} ya existe y no es un barrido reanudable", "no lo toco",
+                            "--out")
     assert notes.read_text(encoding="utf-8") == '{"mis": "datos"}'
 
 
@@ -215,13 +216,16 @@ def test_overwrite_keeps_the_old_checkpoint_if_the_disk_fills(tmp_path, capsys, 
     assert snapshot(ckpt) == before and hidden(tmp_path) == []
 
 
-def test_sweep_results_need_overwrite(tmp_path, capsys, data_calls):
+def test_sweep_results_are_resumed_and_overwrite_starts_again(tmp_path, capsys, data_calls):
     out = tmp_path / "barrido.json"
     assert run_cli(capsys, *SWEEP, "--out", str(out))[0] == 0
     before = out.read_bytes()
-    code, lines = run_cli(capsys, *SWEEP, "--out", str(out))
-    assert code == 1 and len(data_calls) == 1
-    assert_one_spanish_line(lines, "sweep", f"Ya existe el archivo de resultados {out}", "--overwrite")
+    code, lines = run_cli(capsys, *SWEEP, "--out", str(out))  # ya completo: no entrena nada
+    assert code == 0 and lines == [] and len(data_calls) == 2
+    assert out.read_bytes() == before
+    code, lines = run_cli(capsys, *SWEEP, "--lr", "0.5", "--out", str(out))  # otra receta: no mezcla
+    assert code == 1 and len(data_calls) == 3
+    assert_one_spanish_line(lines, "sweep", f"{out} es de otro barrido (cambia recipe)", "--out")
     assert out.read_bytes() == before
     assert run_cli(capsys, *SWEEP, "--note", "otra vez", "--out", str(out), "--overwrite")[0] == 0
     assert json.loads(out.read_text(encoding="utf-8"))["note"] == "otra vez"
@@ -460,12 +464,12 @@ os.umask({umask})
 from pathlib import Path
 from transformer_lib import GPT, GPTConfig
 from transformer_lib.data import CharTokenizer, quijote
-from transformer_lib.scaling import save_sweep
+from transformer_lib.files import write_json_atomic
 from transformer_lib.training import save_checkpoint
 
 out = Path({out!r})
 ckpt = save_checkpoint(out / "a" / "ckpt", GPT(GPTConfig(vocab_size=5, block_size=4, n_layer=1, n_head=1, d_model=4)))
-save_sweep({{"recipe": {{}}, "runs": []}}, out / "b" / "sweep.json")
+write_json_atomic(out / "b" / "sweep.json", {{"recipe": {{}}, "runs": []}})  # como run_grid
 CharTokenizer.from_text("abc").save(out / "tok.json")
 quijote.QUIJOTE_SHA256 = __import__("hashlib").sha256(b"libro").hexdigest()
 quijote._downloader = lambda url, output_file, pooch_obj: Path(output_file).write_bytes(b"libro")

@@ -19,9 +19,12 @@ from transformer_lib.scaling import (
     CHINCHILLA2022,
     KAPLAN2020,
     PowerLawFit,
+    SizeGrid,
+    SweepSize,
     chinchilla_loss,
     chinchilla_optimal,
     compute_frontier,
+    expand,
     fit_power_law,
     fit_power_law_with_offset,
     fit_sweep,
@@ -35,8 +38,7 @@ from transformer_lib.scaling import (
     measure_flops,
     mfu,
     run_flops_per_token,
-    run_sweep,
-    save_sweep,
+    run_grid,
     sweep_metadata,
     training_flops,
 )
@@ -235,7 +237,8 @@ def test_power_law_fit_to_dict():
 
 
 @pytest.fixture(scope="module")
-def tiny_sweep():
+def tiny_sweep(tmp_path_factory):
+    """El barrido de tamaños de siempre (una semilla, la de la receta) con el motor reanudable."""
     from transformer_lib.data import CharTokenizer, QuijoteData
     from transformer_lib.training import TrainConfig
 
@@ -245,32 +248,33 @@ def tiny_sweep():
     data = QuijoteData(tok, ids[:2000], ids[2000:])
     config = TrainConfig(max_iters=12, batch_size=4, block_size=16, eval_interval=4, eval_iters=2,
                          final_eval_iters=3, warmup_iters=2, lr=3e-3, device="cpu", progress=False)
+    grid = SizeGrid(sizes=tuple(SweepSize(*s) for s in [(1, 1, 8), (1, 2, 16), (2, 2, 24), (2, 4, 32)]))
     seen = []
-    results = run_sweep([(1, 1, 8), (1, 2, 16), (2, 2, 24), (2, 4, 32)], config, data, on_run=seen.append)
-    return results, seen
+    path = tmp_path_factory.mktemp("sweep") / "sub" / "sweep.json"
+    results = run_grid(grid, config, data, path, on_run=seen.append, log=lambda _: None)
+    return results, seen, path
 
 
-def test_run_sweep_structure(tiny_sweep):
-    results, seen = tiny_sweep
+def test_size_sweep_structure(tiny_sweep):
+    results, seen, _ = tiny_sweep
     runs = results["runs"]
     assert [r["name"] for r in runs] == ["L1-d8", "L1-d16", "L2-d24", "L2-d32"] == [r["name"] for r in seen]
     for r in runs:
         config = GPTConfig(vocab_size=results["vocab_size"], block_size=16, n_layer=r["n_layer"],
                            n_head=r["n_head"], d_model=r["d_model"])
+        assert r["seed"] == 1337  # la semilla de la receta
         assert r["params_non_embedding"] == gpt_param_count_exact(config).non_embedding
         assert r["tokens"] == 12 * 4 * 16
         assert r["compute_kaplan"] == training_flops(r["params_non_embedding"], r["tokens"])
         assert r["compute"] == run_flops_per_token(config) * r["tokens"] > r["compute_kaplan"]
         assert r["curve"]["steps"] == [0, 4, 8, 12]
-        assert r["curve"]["val_loss"][-1] == r["val_loss"]
+        assert r["curve"]["val_loss"][-1] == r["val_loss_sampled"]
         assert np.isfinite(r["val_loss"])
     assert set(results["fits"]) == {"params", "params_offset", "compute"}
 
 
-def test_save_load_plot_sweep(tiny_sweep, tmp_path):
-    results, _ = tiny_sweep
-    path = tmp_path / "sub" / "sweep.json"
-    save_sweep(results, path)
+def test_save_load_plot_sweep(tiny_sweep):
+    results, _, path = tiny_sweep
     loaded = load_sweep(path)
     assert loaded == json.loads(json.dumps(results))
     fits = fit_sweep(loaded)
@@ -309,7 +313,7 @@ def test_compute_frontier():
 
 
 def test_sweep_frontier_is_monotone(tiny_sweep):
-    results, _ = tiny_sweep
+    results, _, _ = tiny_sweep
     c, loss = compute_frontier(results)
     assert len(c) >= 3 and np.all(np.diff(c) > 0) and np.all(np.diff(loss) < 0)
     best = min(min(r["curve"]["val_loss"]) for r in results["runs"])
@@ -346,9 +350,11 @@ def test_load_sweep_errors(tmp_path):
         fit_sweep({})
 
 
-def test_run_sweep_rejects_bad_sizes():
+def test_size_grid_rejects_bad_sizes():
+    from transformer_lib.training import TrainConfig
+
     with pytest.raises(TypeError, match="n_layer, n_head, d_model"):
-        run_sweep([(1, 2)], data=object())
+        expand(SizeGrid(sizes=((1, 2),)), TrainConfig(), vocab_size=10, train_tokens=100)
 
 
 def test_sweep_cli_registered_and_validates():

@@ -239,7 +239,15 @@ def test_resume_after_exception_in_run_k(reference, tmp_path, monkeypatch):
     assert refreshed["runs"] == final["runs"]
 
 
-def _child_script(tmp_path: Path, out: Path) -> Path:
+def _child_script(tmp_path: Path, out: Path, argv: list[str] | None = None) -> Path:
+    """Un proceso hijo que entrena la rejilla diminuta con ``run_grid`` o, con ``argv``, con la
+    orden ``python -m transformer_lib`` sobre los datos diminutos; cada ejecución tarda medio
+    segundo más, para poder matarlo en mitad de una."""
+    run = (f"run_grid(grid, config, data, {str(out)!r}, command='prueba', log=lambda _: None)\n"
+           if argv is None else
+           "from transformer_lib.cli import main, sweep\n"
+           "sweep.prepare_data = lambda args: data\n"
+           f"sys.exit(main({[*argv, '--out', str(out)]!r}))\n")
     script = tmp_path / "child.py"
     script.write_text(
         "import sys, time, torch\n"
@@ -252,10 +260,14 @@ def _child_script(tmp_path: Path, out: Path) -> Path:
         "    time.sleep(0.5)  # deja tiempo para matarlo en mitad de una ejecución\n"
         "    return original(*args)\n"
         "engine._train_run = slow\n"
-        "data, config, grid = tiny_setup()\n"
-        f"run_grid(grid, config, data, {str(out)!r}, command='prueba', log=lambda _: None)\n",
+        "data, config, grid = tiny_setup()\n" + run,
         encoding="utf-8")
     return script
+
+
+def _child_env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS.parent), os.environ.get("PYTHONPATH", "")]),
+            "OMP_NUM_THREADS": "1", "TQDM_DISABLE": "1"}
 
 
 def _runs_in(path: Path) -> int:
@@ -265,32 +277,72 @@ def _runs_in(path: Path) -> int:
         return 0
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
-def test_resume_after_real_signal(reference, tmp_path, sig):
-    out = tmp_path / "s.json"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS.parent), os.environ.get("PYTHONPATH", "")]),
-           "OMP_NUM_THREADS": "1", "TQDM_DISABLE": "1"}
-    child = subprocess.Popen([sys.executable, str(_child_script(tmp_path, out))], env=env,
+def _kill_after(script: Path, out: Path, runs: int, sig: signal.Signals) -> str:
+    """Lanza ``script`` y le manda ``sig`` en cuanto ``out`` tiene ``runs`` ejecuciones.
+
+    Devuelve:
+        Lo que escribió en stderr (el proceso debe haber muerto por la señal, no terminado).
+    """
+    child = subprocess.Popen([sys.executable, str(script)], env=_child_env(),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120
-        while _runs_in(out) < 2 and child.poll() is None and time.monotonic() < deadline:
+        while _runs_in(out) < runs and child.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         assert child.poll() is None, child.stderr.read().decode()
-        child.send_signal(sig)  # la tercera ejecución está en marcha
+        child.send_signal(sig)  # la ejecución siguiente está en marcha
         _, stderr = child.communicate(timeout=60)
     finally:
         if child.poll() is None:
             child.kill()
     assert child.returncode != 0
+    return stderr.decode()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_resume_after_real_signal(reference, tmp_path, sig):
+    out = tmp_path / "s.json"
+    stderr = _kill_after(_child_script(tmp_path, out), out, 2, sig)  # la tercera ejecución está en marcha
     if sig == signal.SIGTERM:
-        assert "Terminated" in stderr.decode()  # recorrió los finally como un Ctrl-C
+        assert "Terminated" in stderr  # recorrió los finally como un Ctrl-C
     partial = json.loads(out.read_text(encoding="utf-8"))  # JSON válido, sin cortar
     assert 2 <= len(partial["runs"]) < 6 and partial["complete"] is False
     assert without_timings(partial["runs"]) == without_timings(reference[1]["runs"][: len(partial["runs"])])
     data, config, grid = tiny_setup()
     run_grid(grid, config, data, out, command="prueba", log=lambda _: None)
     assert without_timings(json.loads(out.read_text(encoding="utf-8"))) == without_timings(reference[1])
+
+
+# El barrido de tamaños de siempre (sin --grid): los tamaños de tiny_setup, la semilla de la receta.
+PLAIN_SWEEP = ["sweep", "--sizes", "1,1,8;1,2,8;1,2,16", "--max-iters", "6", "--batch-size", "4",
+               "--block-size", "16", "--eval-interval", "0", "--eval-iters", "2", "--final-eval-iters", "2",
+               "--warmup-iters", "2", "--lr", "3e-3", "--seed", "0", "--num-threads", "1", "--no-progress"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "kill-9"])
+def test_plain_sweep_command_resumes_without_redoing_runs(tmp_path, sig, monkeypatch, capsys):
+    from transformer_lib.cli import main
+    from transformer_lib.cli import sweep as cli_sweep
+
+    out = tmp_path / "plano.json"
+    stderr = _kill_after(_child_script(tmp_path, out, PLAIN_SWEEP), out, 1, sig)
+    if sig == signal.SIGTERM:
+        assert f"lo terminado está en {out}; repite la misma orden para continuar" in stderr
+    cut = json.loads(out.read_text(encoding="utf-8"))
+    done = len(cut["runs"])
+    assert 1 <= done < 3 and cut["complete"] is False
+    # La misma orden otra vez (aquí, en este proceso), contando lo que entrena.
+    original, calls = engine_module._train_run, []
+    monkeypatch.setattr(engine_module, "_train_run", lambda spec, *a: calls.append(spec.key) or original(spec, *a))
+    monkeypatch.setattr(cli_sweep, "prepare_data", lambda args: tiny_setup()[0])
+    assert main([*PLAIN_SWEEP, "--out", str(out)]) == 0
+    assert calls == cut["planned"][done:]  # solo las que faltaban
+    assert f"Reanudo {out}: {done} de 3 ejecuciones ya terminadas." in capsys.readouterr().out
+    final = json.loads(out.read_text(encoding="utf-8"))
+    assert final["complete"] and final["grid"]["seeds"] == [0]
+    assert [r["key"] for r in final["runs"]] == final["planned"] == [
+        "size/L1-h1-d8/s0", "size/L1-h2-d8/s0", "size/L1-h2-d16/s0"]
+    assert final["runs"][:done] == cut["runs"]  # las terminadas, tal cual (tiempos incluidos)
 
 
 # --------------------------------------------------------------------------- lo que se rechaza

@@ -1,9 +1,11 @@
 """Subcomando ``sweep`` (capítulo 9): entrena varios tamaños de GPT y ajusta la ley de escalado.
 
 Las opciones de la receta son las de :mod:`transformer_lib.cli.recipe`, las mismas que las de
-``train``; el tamaño de cada modelo lo da ``--sizes``. Con ``--grid size|data|isoflop`` entrena
-una rejilla de :mod:`transformer_lib.scaling.grids` con el motor reanudable
-(:func:`~transformer_lib.scaling.run_grid`). El JSON de resultados guarda la orden
+``train``; el tamaño de cada modelo lo da ``--sizes``. Todo barrido va por el motor reanudable
+(:func:`~transformer_lib.scaling.run_grid`): sin ``--grid``, la rejilla de tamaños con la semilla
+de la receta; con ``--grid size|data|isoflop``, esa rejilla de
+:mod:`transformer_lib.scaling.grids`. Repetir la orden con el mismo ``--out`` continúa donde se
+quedó. El JSON de resultados guarda la orden
 que se ejecutó de verdad (la que recibió :func:`transformer_lib.cli.main`), la fecha, la
 máquina y el commit (ver :func:`~transformer_lib.scaling.sweep_metadata`).
 """
@@ -13,32 +15,27 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-import time
 from fractions import Fraction
 
-from ..environment import load_average
 from ..files import Terminated
 from ..scaling import (
     SWEEP_SIZES,
     SweepSize,
     check_grid_path,
-    check_sweep_path,
     fit_lr_rule,
     load_sweep,
     make_grid,
     run_grid,
-    run_sweep,
-    save_sweep,
-    sweep_metadata,
 )
+from ..training import TrainConfig
 from .recipe import add_recipe_arguments, prepare_data, recipe_from_args
 
 HELP = "entrena varios tamaños de GPT y ajusta la ley de escalado (capítulo 9)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Declara las opciones de ``sweep``: la receta (sin el tamaño), ``--sizes``, ``--note``,
-    ``--out`` y ``--overwrite``."""
+    """Declara las opciones de ``sweep``: la receta (sin el tamaño), ``--sizes``, ``--note``, las
+    de las rejillas, ``--out`` y ``--overwrite``."""
     add_recipe_arguments(parser, model_size=False)
     g = parser.add_argument_group("barrido")
     g.add_argument("--sizes", default=None, metavar="TAMAÑOS",
@@ -51,8 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="archivo JSON de resultados (por defecto, results/sweep_<rejilla>.json, "
                         "el de los capítulos; sin --grid, results/sweep.json)")
     g.add_argument("--overwrite", action="store_true",
-                   help="reemplaza los resultados que ya haya en --out (solo si son de un barrido: "
-                        "otro archivo nunca se toca)")
+                   help="empieza de cero y reemplaza los resultados que ya haya en --out (solo si "
+                        "son de un barrido: otro archivo nunca se toca); sin ella, repetir la orden "
+                        "continúa donde se quedó")
 
 
 def parse_sizes(text: str | None, arch: str = "gpt") -> list[SweepSize]:
@@ -98,36 +96,33 @@ def recorded_command(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Entrena cada tamaño, ajusta las leyes y guarda todo en ``--out``.
+    """Entrena los tamaños de ``--sizes`` (o la rejilla de ``--grid``) con el motor reanudable.
 
-    Antes de cargar datos comprueba que ``--out`` se puede escribir y no destruye nada: si ya
-    hay resultados de un barrido, hace falta ``--overwrite``; cualquier otro archivo se rechaza.
-    Con ``--grid`` entrena una rejilla con el motor reanudable.
+    Sin ``--grid`` es la rejilla de tamaños con una semilla, la de la receta (o las de
+    ``--seeds``). Todo va por :func:`~transformer_lib.scaling.run_grid`: cada ejecución se
+    guarda en ``--out`` al terminarla, y repetir la misma orden tras un corte continúa donde se
+    quedó sin rehacer nada. Antes de cargar datos comprueba que ``--out`` se puede escribir: un
+    barrido nuestro se reanuda (``--overwrite`` empieza de cero); cualquier otro archivo se
+    rechaza.
     """
     if getattr(args, "out", None) is None:
         args.out = f"results/sweep_{args.grid}.json" if getattr(args, "grid", None) else "results/sweep.json"
-    if getattr(args, "grid", None):
-        return run_grid_command(args)
-    sizes = parse_sizes(args.sizes)
     gpt_kwargs, config = recipe_from_args(args)  # valida antes de cargar datos o entrenar
-    check_sweep_path(args.out, args.overwrite, flag="--out", overwrite_flag="--overwrite")
-    meta = sweep_metadata(command=recorded_command(args), note=args.note, torch_threads=config.num_threads)
-    t0 = time.perf_counter()
-
-    def report(run: dict) -> None:
-        print(f"{run['name']:>9}: N = {run['params_non_embedding']:>9,d}  "
-              f"val = {run['val_loss']:.4f}  ({run['seconds']:.0f} s)", flush=True)
-
-    results = run_sweep(sizes, config, prepare_data(args), on_run=report,
-                        gpt_kwargs=gpt_kwargs)
-    meta["wall_seconds"] = round(time.perf_counter() - t0, 1)
-    load = load_average()
-    if load is not None:
-        meta["hardware"]["load_average_end"] = load
-    save_sweep({**meta, **results}, args.out, overwrite=args.overwrite)
-    f = results["fits"].get("params")
-    fit = f"Ajuste L = {f['a']:.3g}·N^(−{f['alpha']:.3f}); " if f else "Sin ajuste (hace falta más de un tamaño); "
-    print(f"{fit}resultados en {args.out}")
+    grid = grid_from_args(args, config)
+    overwrite = getattr(args, "overwrite", False)
+    check_grid_path(args.out, overwrite)  # antes de cargar datos
+    try:
+        results = run_grid(grid, config, prepare_data(args), args.out,
+                           gpt_kwargs=gpt_kwargs, command=recorded_command(args), note=args.note,
+                           overwrite=overwrite, checkpoint_every=getattr(args, "checkpoint_every", None))
+    except (KeyboardInterrupt, Terminated):
+        print(f"Barrido interrumpido: lo terminado está en {args.out}; repite la misma orden para "
+              f"continuar.", file=sys.stderr)
+        raise
+    f = results["fits"].get("params") if grid.kind == "size" else None
+    fit = f" Ajuste L = {f['a']:.3g}·N^(−{f['alpha']:.3f})." if f and "alpha" in f else ""
+    print(f"Rejilla {grid.kind}: {len(results['runs'])} ejecuciones en {results['wall_seconds']:.0f} s; "
+          f"resultados en {args.out}.{fit}")
     return 0
 
 
@@ -139,10 +134,12 @@ def add_grid_arguments(group) -> None:
     group.add_argument("--grid", default=None, choices=("size", "data", "isoflop"),
                        help="entrena una rejilla con el motor reanudable: size = L(N), data = L(D) "
                             "sobre subconjuntos anidados, isoflop = presupuestos de cómputo fijos "
-                            "(sin --grid, el barrido de tamaños de siempre). Repetir la orden con el "
-                            "mismo --out continúa donde se quedó")
+                            "(sin --grid, el barrido de tamaños de siempre: los de --sizes con la "
+                            "semilla de la receta). Con o sin --grid, repetir la orden con el mismo "
+                            "--out continúa donde se quedó")
     group.add_argument("--seeds", default=None, metavar="SEMILLAS",
-                       help="con --grid: semillas separadas por comas (por defecto, 1337,1338)")
+                       help="semillas separadas por comas (por defecto, 1337,1338 con --grid; sin "
+                            "--grid, la de --seed)")
     group.add_argument("--budgets", default=None, metavar="FLOPS",
                        help="con --grid isoflop: presupuestos en FLOPs separados por comas "
                             "(por defecto, 3e10,1e11,3e11,1e12)")
@@ -150,7 +147,7 @@ def add_grid_arguments(group) -> None:
                        help="con --grid isoflop: desde este presupuesto, solo la primera semilla "
                             "(por defecto, todas en todos)")
     group.add_argument("--arch", default="gpt", choices=("gpt", "lstm"),
-                       help="con --grid size: gpt (por defecto) o lstm, la red recurrente de "
+                       help="sin --grid o con --grid size: gpt (por defecto) o lstm, la red recurrente de "
                             "referencia (con --sizes 'capas,1,d_model')")
     group.add_argument("--flops", default=None, choices=("full", "kaplan"),
                        help="con --grid isoflop: cómo se cuenta cada presupuesto: full (por defecto; "
@@ -159,13 +156,13 @@ def add_grid_arguments(group) -> None:
                        help="con --grid isoflop: matched (por defecto; el coseno de cada ejecución "
                             "acaba en su último paso) o fixed (un solo calendario, el de la más larga)")
     group.add_argument("--lrs", default=None, metavar="TASAS",
-                       help="con --grid size|isoflop: barrido de tasas; cada tamaño con cada una "
+                       help="sin --grid o con --grid size|isoflop: barrido de tasas; cada tamaño con cada una "
                             "(separadas por comas)")
     group.add_argument("--lr-from", default=None, metavar="ARCHIVO",
-                       help="con --grid size|isoflop: una tasa por tamaño, la regla lr(N) ajustada "
+                       help="sin --grid o con --grid size|isoflop: una tasa por tamaño, la regla lr(N) ajustada "
                             "al barrido de tasas de ese archivo (ver fit_lr_rule)")
     group.add_argument("--checkpoint-every", default=None, type=int, metavar="PASOS",
-                       help="con --grid: cada ejecución guarda un punto de control cada tantos pasos "
+                       help="cada ejecución guarda un punto de control cada tantos pasos "
                             "(en <out>.partial/); repetir la orden tras un corte sigue desde él")
     group.add_argument("--fractions", default=None, metavar="FRACCIONES",
                        help="con --grid data: fracciones del entrenamiento separadas por comas "
@@ -190,33 +187,29 @@ def lr_rule_from(path: str | None):
     return fit_lr_rule(load_sweep(path), source=path)
 
 
-def run_grid_command(args: argparse.Namespace) -> int:
-    """``sweep --grid``: entrena la rejilla pedida con :func:`~transformer_lib.scaling.run_grid`."""
-    gpt_kwargs, config = recipe_from_args(args)
+def grid_from_args(args: argparse.Namespace, config: TrainConfig):
+    """La rejilla que piden las opciones: la de ``--grid`` o, sin ella, la de tamaños de siempre.
+
+    Parámetros:
+        args: los argumentos de ``sweep``.
+        config: la receta (sin ``--grid`` ni ``--seeds``, su semilla es la única del barrido).
+
+    Devuelve:
+        La rejilla (ver :func:`~transformer_lib.scaling.make_grid`).
+    """
+    kind = getattr(args, "grid", None) or "size"
     arch = getattr(args, "arch", "gpt")
-    if arch != "gpt" and args.grid != "size":
-        raise ValueError(f"--arch {arch} solo vale con --grid size (la rejilla es {args.grid!r}).")
-    sizes = parse_sizes(args.sizes, arch) if args.sizes else None
-    fields = {"sizes": sizes, "seeds": _numbers(args.seeds, "--seeds", int)}
-    if args.grid in ("size", "isoflop"):
+    if arch != "gpt" and kind != "size":
+        raise ValueError(f"--arch {arch} solo vale con --grid size (la rejilla es {kind!r}).")
+    sizes = parse_sizes(args.sizes, arch) if args.sizes or not args.grid else None
+    seeds = _numbers(getattr(args, "seeds", None), "--seeds", int)
+    fields = {"sizes": sizes, "seeds": seeds if seeds or args.grid else [config.seed]}
+    if kind in ("size", "isoflop"):
         fields |= {"lrs": _numbers(getattr(args, "lrs", None), "--lrs"),
                    "lr_rule": lr_rule_from(getattr(args, "lr_from", None))}
-    if args.grid == "isoflop":
+    if kind == "isoflop":
         fields |= {"budgets": _numbers(args.budgets, "--budgets"), "single_seed_from": args.single_seed_from,
                    "flops": getattr(args, "flops", None), "schedule": getattr(args, "schedule", None)}
-    if args.grid == "data":
+    if kind == "data":
         fields["fractions"] = _numbers(args.fractions, "--fractions")
-    grid = make_grid(args.grid, **fields)
-    check_grid_path(args.out, getattr(args, "overwrite", False))  # antes de cargar datos
-    try:
-        results = run_grid(grid, config, prepare_data(args), args.out,
-                           gpt_kwargs=gpt_kwargs, command=recorded_command(args), note=args.note,
-                           overwrite=getattr(args, "overwrite", False),
-                           checkpoint_every=getattr(args, "checkpoint_every", None))
-    except (KeyboardInterrupt, Terminated):
-        print(f"Barrido interrumpido: lo terminado está en {args.out}; repite la misma orden para "
-              f"continuar.", file=sys.stderr)
-        raise
-    print(f"Rejilla {args.grid}: {len(results['runs'])} ejecuciones en {results['wall_seconds']:.0f} s; "
-          f"resultados en {args.out}")
-    return 0
+    return make_grid(kind, **fields)

@@ -28,7 +28,7 @@ def plot_scaling(
     """Dibuja un barrido en ejes log-log: pérdida de validación frente a N o frente a C.
 
     Parámetros:
-        results: lo que devuelve ``run_sweep`` o ``load_sweep`` (de :mod:`transformer_lib.scaling`).
+        results: lo que devuelve ``run_grid`` o ``load_sweep`` (de :mod:`transformer_lib.scaling`).
         x: ``"params"`` (N, parámetros sin embeddings) o ``"compute"`` (C = 6·N·D en FLOPs).
         ax: ejes de matplotlib; None crea una figura nueva.
         fit: si se dibuja la ley de potencia ajustada (con su exponente en la leyenda).
@@ -43,7 +43,7 @@ def plot_scaling(
         raise ValueError(f"x debe ser 'params' o 'compute' y es {x!r}.")
     runs = results.get("runs") if isinstance(results, dict) else None
     if not runs:
-        raise ValueError("results no tiene 'runs': pásale lo que devuelve run_sweep o load_sweep.")
+        raise ValueError("results no tiene 'runs': pásale lo que devuelve run_grid o load_sweep.")
     fig, ax = new_ax(ax, (6, 4))
     key = "params_non_embedding" if x == "params" else "compute"
     xs = np.array([r[key] for r in runs], dtype=float)

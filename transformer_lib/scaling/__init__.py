@@ -13,18 +13,19 @@ Un módulo por idea, de lo más simple a lo más completo:
   el IsoFLOP de Hoffmann et al. (:func:`fit_isoflop`) y los intervalos por :func:`bootstrap`.
 - :mod:`~transformer_lib.scaling.chinchilla`: la ley completa L(N, D) ajustada
   (:func:`fit_chinchilla`, enfoque 3 de Hoffmann et al.).
-- :mod:`~transformer_lib.scaling.sweep`: barridos de tamaños (:func:`run_sweep`,
-  :func:`fit_sweep`, :func:`compute_frontier`, :func:`save_sweep`, :func:`load_sweep`).
+- :mod:`~transformer_lib.scaling.sweep`: los tamaños de los barridos (:class:`SweepSize`) y lo
+  que se lee de uno (:func:`fit_sweep`, :func:`compute_frontier`, :func:`load_sweep`).
 - :mod:`~transformer_lib.scaling.grids`: las rejillas de tamaños, datos e IsoFLOP como datos
   (:class:`SizeGrid`, :class:`DataGrid`, :class:`IsoFlopGrid`, :func:`make_grid`).
-- :mod:`~transformer_lib.scaling.engine`: el motor reanudable que las entrena (:func:`run_grid`).
+- :mod:`~transformer_lib.scaling.engine`: el motor reanudable que las entrena (:func:`run_grid`);
+  todo barrido, también el de tamaños de siempre, va por él.
 - :mod:`~transformer_lib.scaling.sequence` y :mod:`~transformer_lib.scaling.long_range`: las dos
   medidas del §9.1 y el §9.2 (un paso de entrenamiento frente a T; una dependencia lejana
   aprendida).
 - :mod:`~transformer_lib.scaling.analysis`: lo que se lee de un barrido terminado (medias de
   semillas, perfiles IsoFLOP, puntos de la ley y ajustes).
 
-Los nombres se importan desde aquí: ``from transformer_lib.scaling import run_sweep``.
+Los nombres se importan desde aquí: ``from transformer_lib.scaling import run_grid``.
 La figura, :func:`transformer_lib.plots.plot_scaling`, vive en :mod:`transformer_lib.plots`
 (solo allí se carga matplotlib). Desde la terminal:
 ``python -m transformer_lib sweep --out results/sweep_size.json --grid size``.
@@ -82,14 +83,10 @@ from .sweep import (
     SWEEP_SIZES,
     SweepSize,
     build_model,
-    check_sweep_path,
     compute_frontier,
     fit_sweep,
-    is_sweep_results,
     load_sweep,
     row_flops_per_token,
-    run_sweep,
-    save_sweep,
     sweep_metadata,
 )
 
@@ -133,14 +130,10 @@ __all__ = [
     "bootstrap",
     "SweepSize",
     "SWEEP_SIZES",
-    "run_sweep",
     "compute_frontier",
     "fit_sweep",
     "sweep_metadata",
-    "save_sweep",
     "load_sweep",
-    "check_sweep_path",
-    "is_sweep_results",
     *grids.__all__,
     *learning_rate.__all__,
     *engine.__all__,

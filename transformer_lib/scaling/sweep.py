@@ -1,31 +1,31 @@
-"""Barridos de tamaños (capítulo 9): entrenar varios GPT con la misma receta y ajustar la ley.
+"""Barridos de tamaños (capítulo 9): los tamaños, una ejecución y las leyes ajustadas.
 
 - :class:`SweepSize` y :data:`SWEEP_SIZES`: los tamaños (profundidad, cabezas y anchura).
-- :func:`run_sweep`: entrena un GPT de cada tamaño en el Quijote y mide su pérdida.
+- :func:`build_model` y ``_run_one``: el modelo de un tamaño y su entrenamiento, la fila que
+  guarda el motor reanudable (:func:`~transformer_lib.scaling.run_grid`, que entrena todos los
+  barridos: el de tamaños es la rejilla :class:`~transformer_lib.scaling.SizeGrid`).
 - :func:`compute_frontier` y :func:`fit_sweep`: la frontera de cómputo y las leyes ajustadas.
-- :func:`sweep_metadata`, :func:`save_sweep` y :func:`load_sweep`: el JSON de resultados
-  (escrito de forma atómica; :func:`check_sweep_path` comprueba antes de entrenar que se
-  puede escribir sin destruir nada, :func:`is_sweep_results` reconoce uno).
+- :func:`sweep_metadata` y :func:`load_sweep`: los metadatos que acompañan al JSON de
+  resultados y su lectura.
 
-Desde la terminal: ``python -m transformer_lib sweep --grid size --out results/sweep_size.json``
-(ver :mod:`transformer_lib.cli.sweep`).
+Desde la terminal: ``python -m transformer_lib sweep --sizes '2,2,32;4,4,128' --out
+results/sweep.json`` o ``… sweep --grid size --out results/sweep_size.json`` (ver
+:mod:`transformer_lib.cli.sweep`).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..data import QuijoteData, prepare_quijote
+from ..data import QuijoteData
 from ..environment import describe_environment, git_commit, library_version, load_average
-from ..files import UnreadableFileError, check_output_path, read_json, write_text_atomic
+from ..files import UnreadableFileError, read_json
 from ..models import GPT, GPTConfig, LSTMConfig, LSTMLanguageModel
 from ..training import Resume, TrainConfig, train
 from .counting import run_flops_per_token, training_flops
@@ -144,64 +144,12 @@ def _run_one(size: SweepSize, model_config: GPTConfig | LSTMConfig, config: Trai
     }
 
 
-def run_sweep(
-    sizes: Sequence[SweepSize | tuple[int, int, int]] = SWEEP_SIZES,
-    config: TrainConfig | None = None,
-    data: QuijoteData | None = None,
-    on_run: Callable[[dict], None] | None = None,
-    gpt_kwargs: dict | None = None,
-) -> dict:
-    """Entrena un GPT de cada tamaño con la misma receta y mide su pérdida de validación.
-
-    Todos los modelos ven los mismos lotes (misma semilla) y el mismo número de tokens,
-    D = max_iters·batch_size·block_size, y se evalúan sobre las mismas ventanas fijas de
-    validación. Para cada modelo se guarda también su curva de validación, que permite
-    dibujar la pérdida frente al cómputo gastado hasta cada evaluación.
-
-    Parámetros:
-        sizes: tamaños a entrenar.
-        config: ``TrainConfig`` común (None = la receta de nanoGPT para CPU:
-            2000 pasos, B = 12, T = 64, lr = 1e-3).
-        data: ``QuijoteData`` (None = ``prepare_quijote()``).
-        on_run: función llamada con el resultado de cada modelo al terminarlo.
-        gpt_kwargs: campos de :class:`GPTConfig` comunes a todos los tamaños (``dropout``,
-            ``tie_weights``…); None = los valores por defecto de ``GPTConfig``. El contexto
-            es siempre ``config.block_size``.
-
-    Devuelve:
-        Un diccionario con ``"recipe"`` (la configuración de entrenamiento), ``"model"`` (los
-        campos comunes de ``GPTConfig``), ``"runs"`` (un diccionario por modelo: tamaño,
-        parámetros, tokens, cómputo C = 6·N·D, pérdidas, segundos y curva) y ``"fits"``
-        (ver :func:`fit_sweep`).
-    """
-    sizes = [_as_size(s) for s in sizes]
-    if not sizes:
-        raise ValueError("sizes está vacío: el barrido necesita al menos un tamaño.")
-    config = config or TrainConfig()
-    common = dict(gpt_kwargs or {})
-    block_size = common.pop("block_size", config.block_size)
-    if block_size != config.block_size:
-        raise ValueError(f"gpt_kwargs['block_size']={block_size} no coincide con "
-                         f"config.block_size={config.block_size}.")
-    data = data if data is not None else prepare_quijote()
-    vocab_size = data.tokenizer.vocab_size
-    gpt_configs = [s.model_config(vocab_size, block_size=block_size, **common) for s in sizes]
-    runs = []
-    for size, gpt_config in zip(sizes, gpt_configs):
-        runs.append(_run_one(size, gpt_config, config, data)[1])
-        if on_run is not None:
-            on_run(runs[-1])
-    results = {"recipe": config.to_dict(), "model": common, "vocab_size": vocab_size, "runs": runs}
-    results["fits"] = {k: v.to_dict() for k, v in fit_sweep(results).items()}
-    return results
-
-
 def row_flops_per_token(row: dict, convention: str = "full") -> float:
     """FLOPs por token de entrenamiento del modelo de una fila de barrido.
 
     Se recalculan de su configuración (``row["model_config"]``) con
     :func:`~transformer_lib.scaling.counting.run_flops_per_token`; así dan lo mismo en los
-    archivos de cualquier versión. Una fila sin configuración (la de :func:`run_sweep`) usa
+    archivos de cualquier versión. Una fila sin configuración (la de un barrido antiguo) usa
     su ``compute`` (completo) o ``compute_kaplan`` entre sus tokens; una fila hecha a mano sin
     nada de eso, 6·N (lo único que se sabe de ella).
 
@@ -229,7 +177,7 @@ def compute_frontier(results: dict, convention: str = "full") -> tuple[np.ndarra
     incluidas); con ``convention="kaplan"``, como 6·N·D.
 
     Parámetros:
-        results: lo que devuelve :func:`run_sweep` o :func:`load_sweep`.
+        results: lo que devuelve :func:`~transformer_lib.scaling.run_grid` o :func:`load_sweep`.
         convention: ``"full"`` o ``"kaplan"`` (ver :func:`row_flops_per_token`).
 
     Devuelve:
@@ -240,7 +188,7 @@ def compute_frontier(results: dict, convention: str = "full") -> tuple[np.ndarra
     """
     runs = results.get("runs") if isinstance(results, dict) else None
     if not runs:
-        raise ValueError("results no tiene 'runs': pásale lo que devuelve run_sweep o load_sweep.")
+        raise ValueError("results no tiene 'runs': pásale lo que devuelve run_grid o load_sweep.")
     points = []
     for run in runs:
         per_token, curve = row_flops_per_token(run, convention), run.get("curve") or {}
@@ -267,7 +215,7 @@ def fit_sweep(results: dict) -> dict[str, PowerLawFit]:
       con C contado entero (si la frontera tiene >= 3 puntos; ver :func:`compute_frontier`).
 
     Parámetros:
-        results: lo que devuelve :func:`run_sweep` o :func:`load_sweep`.
+        results: lo que devuelve :func:`~transformer_lib.scaling.run_grid` o :func:`load_sweep`.
 
     Devuelve:
         Un diccionario de :class:`PowerLawFit`.
@@ -311,52 +259,8 @@ def sweep_metadata(command: str = "", note: str = "", torch_threads: int | None 
     }
 
 
-def is_sweep_results(path: str | os.PathLike) -> bool:
-    """Dice si ``path`` es un archivo de resultados de un barrido (JSON con ``runs`` y ``recipe``)."""
-    path = Path(path)
-    try:
-        results = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-    except (OSError, ValueError):
-        return False
-    return isinstance(results, dict) and isinstance(results.get("runs"), list) and "recipe" in results
-
-
-def check_sweep_path(
-    path: str | os.PathLike, overwrite: bool = False, flag: str | None = None,
-    overwrite_flag: str = "overwrite=True",
-) -> Path:
-    """Comprueba, antes de entrenar, que se pueden guardar los resultados en ``path``.
-
-    Vale si no existe o, con ``overwrite``, si son resultados de otro barrido
-    (:func:`is_sweep_results`). Cualquier otro archivo o carpeta se rechaza siempre.
-
-    Es la comprobación de :func:`~transformer_lib.training.check_checkpoint_path` para un
-    archivo: ``path`` es el JSON de resultados y ``overwrite``, ``flag`` y ``overwrite_flag``
-    significan lo mismo. Devuelve la ruta como ``Path`` o lanza ``OutputPathError`` con un
-    mensaje que dice por qué no vale y qué hacer.
-    """
-    return check_output_path(path, what="archivo de resultados", is_ours=is_sweep_results,
-                             overwrite=overwrite, flag=flag, overwrite_flag=overwrite_flag)
-
-
-def save_sweep(results: dict, path: str | os.PathLike, overwrite: bool = False) -> None:
-    """Guarda un barrido en JSON (UTF-8, legible), creando la carpeta si hace falta.
-
-    La escritura es atómica (un temporal junto a ``path`` que se renombra al final) y solo
-    reemplaza unos resultados anteriores si se pide con ``overwrite`` (ver
-    :func:`check_sweep_path`).
-
-    Parámetros:
-        results: el barrido (lo que devuelve :func:`run_sweep`, con metadatos si quieres).
-        path: archivo de destino.
-        overwrite: si se reemplazan los resultados que ya hubiera en ``path``.
-    """
-    text = json.dumps(results, indent=2, ensure_ascii=False) + "\n"  # falla antes de tocar nada
-    write_text_atomic(check_sweep_path(path, overwrite=overwrite), text)
-
-
 def load_sweep(path: str | os.PathLike) -> dict:
-    """Lee un barrido guardado con :func:`save_sweep`.
+    """Lee un barrido guardado (el archivo que escribe :func:`~transformer_lib.scaling.run_grid`).
 
     Parámetros:
         path: el archivo JSON.
