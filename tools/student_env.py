@@ -60,6 +60,8 @@ COLAB_PREINSTALLED: tuple[str, ...] = (
 #: torch fijado (en las máquinas del proyecto, ``pip install torch==2.13.0`` toma el
 #: archivo CPU local; en GitHub, PIP_EXTRA_INDEX_URL apunta al índice CPU de PyTorch).
 TORCH = "torch==2.13.0"
+#: Hilos de PyTorch en el entorno de estudiante: los núcleos de una máquina de Colab.
+COLAB_THREADS = 2
 PACKAGE = "transformer_lib"
 WORK = ROOT / "_build" / "student-env"
 KERNEL = "estudiante"
@@ -127,7 +129,11 @@ def clean_env() -> dict[str, str]:
     """Entorno del proceso sin nada que haga ver el repositorio o el .venv del curso."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    env.setdefault("OMP_NUM_THREADS", "1")
+    # Los hilos de Colab (dos), no el único hilo de nbval: así las celdas verificadas se
+    # comprueban con los dos (tools/_student_runner.py). Con la espera pasiva, dos cuadernos
+    # a la vez en dos núcleos no se estorban (con la activa, cada paso tarda varias veces más).
+    env["OMP_NUM_THREADS"] = str(COLAB_THREADS)
+    env["OMP_WAIT_POLICY"] = "PASSIVE"
     env.setdefault("TQDM_DISABLE", "1")
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     env.setdefault("JUPYTER_PLATFORM_DIRS", "1")
