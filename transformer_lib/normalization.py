@@ -128,10 +128,15 @@ def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float = 1e-5) -> torch.
 
 
 NORMS = ("layernorm", "rmsnorm")
+#: Sin normalización: ``make_norm(NO_NORM, ...)`` es ``nn.Identity()`` (el control del capítulo 4,
+#: que entrena pilas profundas con y sin LayerNorm). No está en :data:`NORMS` porque no es una
+#: receta de modelo que ofrezca la orden ``train``.
+NO_NORM = "none"
 
 
-def make_norm(kind: str, d_model: int, eps: float = 1e-5) -> LayerNorm | RMSNorm:
-    """La normalización por nombre: ``"layernorm"`` (:class:`LayerNorm`) o ``"rmsnorm"`` (:class:`RMSNorm`).
+def make_norm(kind: str, d_model: int, eps: float = 1e-5) -> LayerNorm | RMSNorm | nn.Identity:
+    """La normalización por nombre: ``"layernorm"`` (:class:`LayerNorm`), ``"rmsnorm"``
+    (:class:`RMSNorm`) o :data:`NO_NORM` (``nn.Identity``, sin parámetros).
 
     Formas:
         la del módulo devuelto: (..., d_model) -> (..., d_model).
@@ -140,7 +145,9 @@ def make_norm(kind: str, d_model: int, eps: float = 1e-5) -> LayerNorm | RMSNorm
         return LayerNorm(d_model, eps)
     if kind == "rmsnorm":
         return RMSNorm(d_model, eps)
-    raise ValueError(f"Normalización desconocida {kind!r}: usa una de {', '.join(map(repr, NORMS))}.")
+    if kind == NO_NORM:
+        return nn.Identity()
+    raise ValueError(f"Normalización desconocida {kind!r}: usa una de {', '.join(map(repr, (*NORMS, NO_NORM)))}.")
 
 
 class SublayerConnection(nn.Module):

@@ -19,7 +19,7 @@ from .._checks import check_activation, check_dropout, check_heads, check_int, c
 from ..blocks import DecoderBlock
 from ..feedforward import FFNS, output_projection, swiglu_hidden_size
 from ..multihead import KVCache, check_kv_heads
-from ..normalization import NORMS, make_norm
+from ..normalization import NO_NORM, NORMS, make_norm
 from ..positional import LearnedPositionalEncoding, check_rope
 from ..utils import DictConvertible
 from .counting import ParameterCount
@@ -49,7 +49,8 @@ class GPTConfig(DictConvertible):
         norm_first: True = Pre-LN (GPT-2); False = Post-LN.
         activation: activación de la FFN ("gelu" en GPT-2); SwiGLU usa siempre SiLU.
         tie_weights: si la proyección de salida comparte la matriz de embeddings de tokens.
-        norm: ``"layernorm"`` (GPT-2) o ``"rmsnorm"`` (Llama).
+        norm: ``"layernorm"`` (GPT-2), ``"rmsnorm"`` (Llama) o ``"none"`` (sin normalización:
+            todas las normalizaciones, también la final, son ``nn.Identity``; capítulo 4).
         position: ``"learned"`` (embedding de posición, GPT-2) o ``"rope"`` (giros de q y k).
         ffn: ``"mlp"`` (GPT-2) o ``"swiglu"`` (Llama).
         n_kv_head: cabezas de claves y valores; None = n_head (atención multicabeza de
@@ -82,7 +83,7 @@ class GPTConfig(DictConvertible):
         check_heads(self.d_model, self.n_head)
         check_dropout(self.dropout)
         check_activation(self.activation)
-        _check_choice(self.norm, "norm", NORMS)
+        _check_choice(self.norm, "norm", (*NORMS, NO_NORM))
         _check_choice(self.position, "position", POSITIONS)
         _check_choice(self.ffn, "ffn", FFNS)
         check_kv_heads(self.n_head, self.kv_heads)
