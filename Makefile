@@ -171,10 +171,19 @@ unit: $(STAMP)
 NBVAL = $(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
         -n $(JOBS) --dist loadscope -p no:cacheprovider $(PYTEST_ARGS)
 
+# Los cuadernos más lentos empiezan primero (nbval, el entorno de estudiante y Classroom los
+# ejecutan de dos en dos: si el último en empezar es largo, el paso se alarga con un proceso
+# parado). Solo cambia el orden; --no-loadscope-reorder hace que xdist lo respete.
+SLOW_FIRST := 10_idea_clave tarea_03_bloque_gpt 07_encoder_decoder 04_layernorm \
+              09b_leyes_de_escalado 09a_paralelismo_de_datos 08_mascara_causal
+SLOW_PATTERNS = $(foreach name,$(SLOW_FIRST),%/$(name).ipynb)
+NBVAL_ORDER = $(foreach pattern,$(SLOW_PATTERNS),$(filter $(pattern),$(NOTEBOOKS))) \
+              $(filter-out $(SLOW_PATTERNS),$(NOTEBOOKS))
+
 nbval: $(STAMP)
 	@if [ -z "$(strip $(NOTEBOOKS))" ]; then echo "No hay cuadernos que validar."; exit 1; fi
 	@echo ">> nbval sobre $(words $(NOTEBOOKS)) cuadernos"
-	$(NBVAL) $(NOTEBOOKS)
+	$(NBVAL) --no-loadscope-reorder $(NBVAL_ORDER)
 
 test-gpu: $(STAMP)
 	@echo ">> nbval con GPU obligatoria (REQUIRE_GPU=1)"
