@@ -227,7 +227,7 @@ student-env: $(STAMP)
 # sobre el cuaderno sin resolver (ningún punto).
 classroom: $(STAMP)
 	@echo ">> Calificación de Classroom emulada (tools/classroom_check.py)"
-	$(PY) -m tools.classroom_check --jobs $(JOBS)
+	$(PY) -m tools.classroom_check --jobs $(JOBS) --first "$(SLOW_FIRST)"
 
 # ---------------------------------------------------------------------------------------
 clean:

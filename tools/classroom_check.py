@@ -188,8 +188,14 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m tools.classroom_check", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--jobs", "-j", type=int, default=2, help="calificaciones en paralelo")
+    parser.add_argument(
+        "--first",
+        default="",
+        help="tareas (separadas por espacios) cuya solución se califica antes que las demás",
+    )
     parser.add_argument("workflows", nargs="*", type=Path)
     args = parser.parse_args(argv)
+    first = args.first.split()
     workflows = args.workflows or sorted((ROOT / ".github" / "classroom").glob("*.yml"))
     start = time.perf_counter()
     wheel = build_wheel(WORK / "wheel")
@@ -216,7 +222,13 @@ def main(argv: list[str] | None = None) -> int:
         for workflow, label, notebook, _ in missing:
             print(f"  ✗ {workflow.stem} ({label}): no existe {notebook.relative_to(ROOT)}")
         failures += len(missing)
-        cases = [c for c in cases if c[2].exists()]
+        # Primero las soluciones (se ejecutan enteras; un cuaderno sin resolver para en su
+        # primer ejercicio), y de ellas las de --first: con dos a la vez, la más larga no
+        # debe empezar la última.
+        cases = sorted(
+            (c for c in cases if c[2].exists()),
+            key=lambda c: (not c[3], c[0].stem not in first),
+        )
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
             results = list(pool.map(lambda c: grade(c[0], c[2], python), cases))
         for (workflow, label, _, solved), (points, total, details, report) in zip(cases, results):
