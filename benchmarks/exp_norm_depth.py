@@ -4,7 +4,7 @@ El modelo y la receta están en :mod:`transformer_lib.experiments.norm_depth`; e
 recorre profundidad × tasa de aprendizaje × semilla × {con LN, sin LN} y guarda cada fila, de
 forma atómica, en ``--out``.
 
-Uso (unos 15 minutos en un núcleo de la CPU de 2 núcleos):
+Uso (unos 15 minutos en un núcleo libre de la CPU de 2 núcleos; el triple si está cargada):
 
     python benchmarks/exp_norm_depth.py --out results/norm_depth.json
 
@@ -34,7 +34,7 @@ def main() -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--depths", type=int, nargs="+", default=list(DEPTHS))
     p.add_argument("--lrs", type=float, nargs="+", default=list(LEARNING_RATES))
-    p.add_argument("--steps", type=int, default=200)
+    p.add_argument("--steps", type=int, default=100)
     p.add_argument("--num-threads", type=int, default=1)
     p.add_argument("--quick", action="store_true", help="pocos pasos, una semilla, 2 bloques y una tasa")
     p.add_argument("--out", default=None, help="archivo JSON (p. ej. results/norm_depth.json)")

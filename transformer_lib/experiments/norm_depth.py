@@ -46,8 +46,8 @@ class NormDepthRun:
     layernorm: bool
     n_layer: int
     lr: float = 1e-3
-    warmup: int = 40
-    steps: int = 200
+    warmup: int = 20
+    steps: int = 100
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -89,7 +89,7 @@ def train_norm_depth(run: NormDepthRun, data, device: str | None = "cpu") -> tup
         return model, None
 
 
-def norm_depth_grid(seeds: list[int], steps: int = 200, depths: tuple[int, ...] = DEPTHS,
+def norm_depth_grid(seeds: list[int], steps: int = 100, depths: tuple[int, ...] = DEPTHS,
                     lrs: tuple[float, ...] = LEARNING_RATES) -> Iterator[NormDepthRun]:
     """Profundidad × tasa × semilla × {con LN, sin LN}, en este orden."""
     for n_layer, lr, seed, layernorm in itertools.product(depths, lrs, seeds, (True, False)):
