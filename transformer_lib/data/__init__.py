@@ -16,6 +16,8 @@ Un módulo por idea; todo se importa también desde aquí
 - :mod:`~transformer_lib.data.dates` (capítulo 7): :func:`number_to_spanish`,
   :func:`date_to_spanish`, :class:`DatesTask` y :class:`DatesBatch`
   ("tres de marzo de dos mil veintiuno" → "2021-03-03").
+- :mod:`~transformer_lib.data.needle` (capítulo 9): :func:`~transformer_lib.data.needle.make_needle_batch`,
+  la tarea de la aguja a distancia al azar (se importa desde su módulo).
 - :mod:`~transformer_lib.data.files`: lectura de archivos con errores en español
   (:class:`DataFileError`).
 """

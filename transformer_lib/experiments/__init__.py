@@ -6,6 +6,10 @@ que lo cuenta y el guion que llena ``results/`` usen exactamente el mismo códig
 - ``heads``: una cabeza frente a varias en la tarea de las dos relaciones (capítulo 2;
   ``benchmarks/exp_heads.py``).
 - ``stability``: Post-LN frente a Pre-LN al entrenar (capítulo 4; ``benchmarks/exp_stability.py``).
+- ``norm_depth``: pilas de 12 y 24 bloques con LayerNorm y sin normalización (capítulo 4;
+  ``benchmarks/exp_norm_depth.py``).
+- ``retrieval``: recuperar por su contenido una aguja a distancia al azar, GPT frente a LSTM
+  (capítulo 9; ``benchmarks/exp_retrieval.py``).
 - ``ladder``: la escalera de ablación, de un bigrama al bloque de GPT (introducción y capítulo
   10), y la FFN entrenada a igualdad de parámetros y FLOPs (capítulos 5 y 6;
   ``benchmarks/exp_ladder.py``).
