@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -63,3 +64,19 @@ def test_checked_cells_run_with_colab_threads_and_a_difference_fails(tmp_path, m
     bad = _run(_notebook(tmp_path, "1\n"))
     assert not bad["ok"] and bad["cells"] == 1
     assert bad["error"].startswith("celda 0 (verificada), con 2 hilos: stdout: se esperaba '1\\n'")
+
+
+def test_cpu_option_ties_the_kernel_to_one_core(tmp_path: Path) -> None:
+    cell = nbformat.v4.new_code_cell("import os\nprint(sorted(os.sched_getaffinity(0)))")
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "afinidad.ipynb"
+    nbformat.write(nb, path)
+    core = max(os.sched_getaffinity(0))
+    save = tmp_path / "ejecutados"
+    cmd = [sys.executable, "-I", str(RUNNER), "--kernel", "python3", "--cpu", str(core),
+           "--save", str(save), "--root", str(tmp_path), str(path)]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert json.loads(done.stdout.splitlines()[-1])["ok"], done.stdout + done.stderr
+    saved = nbformat.read(save / "afinidad.ipynb", as_version=4)
+    assert saved.cells[0].outputs[0].text == f"[{core}]\n"

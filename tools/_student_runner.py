@@ -149,8 +149,16 @@ def main() -> int:
     parser.add_argument("--timeout", type=int, default=180)
     parser.add_argument("--save", type=Path, default=None, help="carpeta de los ejecutados")
     parser.add_argument("--root", type=Path, default=None, help="raíz del repositorio")
+    parser.add_argument(
+        "--cpu", type=int, default=None, help="núcleo de la CPU al que se ata el núcleo de Jupyter"
+    )
     parser.add_argument("notebooks", nargs="+", type=Path)
     args = parser.parse_args()
+    if args.cpu is not None:
+        # El núcleo de Jupyter hereda la afinidad: sus hilos de PyTorch (dos, como en Colab)
+        # se reparten el trabajo igual que en Colab, pero no pelean con los del otro cuaderno
+        # que se ejecuta a la vez (sin atarlos, cada paso espera a un hilo desalojado).
+        os.sched_setaffinity(0, {args.cpu})
     for path in args.notebooks:
         save = None
         if args.save is not None and not args.homework:
