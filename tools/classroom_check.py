@@ -144,6 +144,10 @@ def install(runs: list[str], python: Path, wheel: Path, base: set[str]) -> list[
 
 def _grading_env(python: Path) -> dict[str, str]:
     env = clean_env()
+    # Dos calificaciones a la vez en dos núcleos: un hilo cada una (el entorno de estudiante usa
+    # los dos de Colab, pero aquí se califica como en un runner de GitHub, y la nota no depende
+    # de los hilos; con dos por proceso se estorbarían).
+    env["OMP_NUM_THREADS"] = "1"
     env["PATH"] = f"{python.parent}{os.pathsep}{env.get('PATH', '')}"
     return env
 
