@@ -197,28 +197,38 @@ book-check: $(STAMP) caches vendor
 	$(PY) -m tools.execute_notebooks --jobs $(JOBS) --from $(BUILD)/student-env/executed
 	@echo ">> Construyendo el libro con -W (avisos = errores)"
 	$(BIN)/jupyter-book build . -W --keep-going
-	$(MAKE) --no-print-directory editions
+	$(MAKE) --no-print-directory editions EDITIONS_RAN=$(BUILD)/student-env/executed
 
-# La edición para Colab y Jupyter de cada cuaderno, desde la caché de ejecución (segundos):
-# sin MyST en la prosa, con las cifras escritas; comprueba también el botón de Colab de
-# cada página. El flujo del libro la publica en la rama colab_branch de _config.yml.
+# La edición para Colab y Jupyter de cada cuaderno (segundos): sin MyST en la prosa, con las
+# cifras escritas; comprueba también el botón de Colab de cada página. Sale del borrador de
+# $(BUILD)/colab-draft/ (lo que ejecuta student-env) con solo las cifras sustituidas, leídas
+# de la caché de ejecución o, con EDITIONS_RAN (book-check), de las copias que ejecutó el
+# entorno de estudiante, que deben ser esos mismos borradores. El flujo del libro la publica
+# en la rama colab_branch de _config.yml.
+EDITIONS_RAN ?=
 editions: $(STAMP)
 	@echo ">> Ediciones para Colab y Jupyter en $(BUILD)/colab/ (tools/build_editions.py)"
-	$(PY) -m tools.build_editions --out $(BUILD)/colab --html $(BUILD)/html
+	$(PY) -m tools.build_editions --out $(BUILD)/colab --html $(BUILD)/html \
+	  $(if $(EDITIONS_RAN),--ran $(EDITIONS_RAN))
 
 html-check: $(STAMP)
 	@echo ">> HTML: textos de la interfaz en inglés y referencias externas"
 	$(PY) -m tools.check_html $(BUILD)/html
 
 # El sitio servido en 127.0.0.1 y abierto en Chromium sin red: fórmulas compuestas, sin
-# errores de consola, enlaces, lang="es", Colab, soluciones plegadas, widgets. Capturas en
-# _build/screenshots/. Sin Chromium se salta con un aviso (con CI=true, falla).
+# errores de consola, enlaces, lang="es", Colab, soluciones plegadas, widgets. Después, cada
+# edición de $(BUILD)/colab convertida a HTML con nbconvert: sin MyST, fórmulas compuestas.
+# Capturas en _build/screenshots/ (las ediciones, en colab/). Sin Chromium se salta con un
+# aviso (con CI=true, falla).
 site-check: $(STAMP)
-	@echo ">> El sitio en Chromium (tools/browser_check.py)"
-	$(PY) -m tools.browser_check $(BUILD)/html --screenshots $(BUILD)/screenshots
+	@echo ">> El sitio y las ediciones para Colab en Chromium (tools/browser_check.py)"
+	$(PY) -m tools.browser_check $(BUILD)/html --screenshots $(BUILD)/screenshots \
+	  --editions $(BUILD)/colab
 
-# Cada cuaderno en un entorno nuevo con solo torch, lo que Colab trae y lo que instala su
-# celda de Colab (la rueda local). El entorno base se guarda en _build/student-env/.
+# La edición para Colab de cada cuaderno (su borrador, sin las cifras) en un entorno nuevo con
+# solo torch, lo que Colab trae y lo que instala su celda de Colab (la rueda local): los
+# capítulos enteros, las tareas hasta su primer ejercicio. El entorno base se guarda en
+# _build/student-env/.
 student-env: $(STAMP)
 	@echo ">> Los cuadernos en el entorno de estudiante (tools/student_env.py)"
 	$(PY) -m tools.student_env --jobs $(JOBS)

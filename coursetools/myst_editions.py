@@ -15,6 +15,12 @@ cada construcción se sustituye por su equivalente en Markdown corriente:
   ``$$ … $$ (etiqueta)`` llevan ``\\tag{N}``, el número con que las cita la prosa.
 
 Una construcción que no se sabe traducir es un error con su nombre, nunca un resto de MyST.
+
+La conversión va en dos etapas (``Converter.stage``): el **borrador** (``"draft"``) traduce
+todo menos las cifras, que quedan como el rol ``{glue:text}`` original (el marcador que la
+segunda etapa vuelve a encontrar con el mismo analizador); es lo que ejecuta el entorno de
+estudiante, antes de que haya cifras. Las **cifras** (``"glue"``) solo sustituyen esos roles
+por los valores de la ejecución. ``"final"`` hace las dos cosas a la vez.
 """
 
 from __future__ import annotations
@@ -45,6 +51,10 @@ ADMONITIONS = {
 }
 #: Tokens que solo produce la sintaxis de MyST (lo que no debe quedar en una edición).
 MYST_TOKENS = ("myst_role", "myst_target", "myst_line_comment", "myst_block_break", "math_block_label")
+#: Los roles de glue: en el borrador quedan tal cual, como marcador de la cifra.
+GLUE_ROLES = ("glue", "glue:", "glue:any", "glue:text")
+#: Las etapas de :class:`Converter`.
+STAGES = ("draft", "glue", "final")
 _SPECIAL = re.compile(r"([\\`*_\[\]<>$|#])")
 _TITLE_TARGET = re.compile(r"^(?P<title>.*?)\s*<(?P<target>[^<>]+)>$", re.S)
 
@@ -226,6 +236,8 @@ class Converter:
         format_glue: ``(text/plain, formato) → texto``, la función con que el libro lo pega.
         counts: lo convertido, por tipo (``role:cite:t``, ``directive:solution``, ``glue``…).
         glued: nombre → texto de cada cifra escrita en la prosa.
+        stage: ``"draft"`` (todo menos los roles de glue, que quedan como marcador),
+            ``"glue"`` (solo los roles de glue) o ``"final"`` (todo).
     """
 
     md: MarkdownIt
@@ -235,9 +247,12 @@ class Converter:
     format_glue: Callable[[str, str], str]
     counts: Counter = field(default_factory=Counter)
     glued: dict[str, str] = field(default_factory=dict)
+    stage: str = "final"
     _exercises: int = 0
 
     def __post_init__(self) -> None:
+        if self.stage not in STAGES:
+            raise ValueError(f"etapa desconocida {self.stage!r}: usa una de {STAGES}")
         self._exercises = self.site.exercises_before.get(self.docname, 0)
 
     def convert(self, text: str) -> str:
@@ -250,7 +265,7 @@ class Converter:
         for token in _walk(self.md.parse(text)):
             if token.type == "inline" and token.map:
                 edits += self._inline_edits(text, starts[token.map[0]], starts[token.map[1]], token)
-            elif token.map and self._is_block(token):
+            elif token.map and self.stage != "glue" and self._is_block(token):
                 begin, end = starts[token.map[0]], starts[token.map[1]]
                 indent = re.match(r"[ \t]*", text[begin:end]).group(0)
                 if token.level and not indent and token.type != "myst_target":
@@ -335,14 +350,16 @@ class Converter:
                 found = _find(text, cursor, end, pattern)
                 if found is None:
                     raise EditionError(f"{self.docname}: no encuentro el rol {{{name}}} en el texto")
-                edits.append((found.start(), found.end(), self._role(name, child.content)))
                 cursor = found.end()
+                if self.stage != "final" and (self.stage == "draft") == (name in GLUE_ROLES):
+                    continue  # lo traduce la otra etapa
+                edits.append((found.start(), found.end(), self._role(name, child.content)))
         return edits
 
     def _role(self, name: str, content: str) -> str:
         content = " ".join(content.split())
         self.counts[f"role:{name}"] += 1
-        if name in ("glue", "glue:", "glue:any", "glue:text"):
+        if name in GLUE_ROLES:
             return self._glue(content if name == "glue:text" else content + ":")
         if name == "doc":
             title, target = _title_target(content)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import importlib.util
+import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -206,6 +208,119 @@ def test_every_book_notebook_has_an_edition_without_myst(path: Path, docname: st
         assert text == f"⟨{name}⟩" and escape_markdown(text) in "".join(c.source for c in nb.cells)
 
 
+GLUE_ROLE = re.compile(r"\{glue:text\}`([^`:]+)(:[^`]*)?`")
+
+
+@pytest.mark.parametrize("path, docname", _book_notebooks(), ids=lambda v: str(v).split("/")[-1])
+def test_the_edition_is_the_draft_that_ran_with_only_the_glue_filled_in(
+    path: Path, docname: str, book_site: Site
+) -> None:
+    """Etapa 1 (lo que ejecuta el entorno de estudiante) y etapa 2 (las cifras), por separado."""
+    draft, first = build_editions.build_draft(path, docname, MD, book_site)
+    source = nbformat.read(path, as_version=4)
+    # Las celdas de código del borrador son las del cuaderno, con metadatos y salidas
+    # verificadas: la clave de la caché del libro es la misma y lo que se ejecuta es lo mismo.
+    assert [c for c in draft.cells if c.cell_type == "code"] == [
+        c for c in source.cells if c.cell_type == "code"
+    ]
+    assert draft.metadata == source.metadata
+    # En el borrador solo queda MyST en los roles de glue (el marcador de cada cifra).
+    prose = [c.source for c in draft.cells if c.cell_type == "markdown"]
+    leftovers = [left for text in prose for left in myst_leftovers(MD, text)]
+    assert leftovers == ["myst_role 'glue:text'"] * len(leftovers)
+    assert len(leftovers) == sum(len(GLUE_ROLE.findall(text)) for text in prose)
+    assert "glue" not in "".join(first.counts)
+    # La edición es el borrador con cada rol de glue cambiado por su cifra, y nada más.
+    final, converter = build_editions.fill_glue(draft, docname, MD, book_site, _AnyGlue())
+    expected = [
+        GLUE_ROLE.sub(lambda m: escape_markdown(f"⟨{m.group(1)}⟩"), c.source) if c.cell_type == "markdown"
+        else c.source
+        for c in draft.cells
+    ]  # fmt: skip
+    assert [c.source for c in final.cells] == expected
+    assert [c.metadata for c in final.cells] == [c.metadata for c in draft.cells]
+    assert build_editions.glue_only_problems(draft, final, converter.glued) == []
+    assert set(converter.counts) <= {"glue", "role:glue:text"}
+    assert converter.counts["glue"] == len(leftovers)
+    # Una sola etapa da lo mismo que las dos.
+    whole, _ = build_editions.build_edition(path, docname, MD, book_site, _AnyGlue())
+    assert whole == final
+
+
+def test_the_glue_check_sees_any_other_change() -> None:
+    draft = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("Pérdida {glue:text}`loss:.2f` nats, {glue:text}`ratio`."),
+        nbformat.v4.new_code_cell("print(1)"),
+    ])  # fmt: skip
+    glued = {"loss": "1,75", "ratio": "3_4"}
+    final = nbformat.from_dict(copy.deepcopy(draft))
+    final.cells[0].source = "Pérdida 1,75 nats, 3\\_4."
+    assert build_editions.glue_only_problems(draft, final, glued) == []
+    final.cells[0].source = "Pérdida 1,75 nats, 3\\_4 (y algo más)."
+    assert build_editions.glue_only_problems(draft, final, glued) == [
+        "celda 0: difiere del borrador en algo más que las cifras"
+    ]
+    final.cells[0].source = "Pérdida 1,75 nats, 3\\_4."
+    final.cells[1].source = "print(2)"
+    assert build_editions.glue_only_problems(draft, final, glued) == [
+        "celda 1: difiere del borrador en algo más que las cifras"
+    ]
+
+
+def test_the_two_stages_give_the_one_stage_edition() -> None:
+    draft = Converter(MD, _site(), "chapters/01_uno", {}, format_plain_text, stage="draft").convert(SOURCE)
+    assert myst_leftovers(MD, draft) == ["myst_role 'glue:text'"] * 2
+    assert "{glue:text}`loss`" in draft and "> Con una cifra: {glue:text}`ratio`." in draft
+    glue = {"loss": "'1,75'", "ratio": "'3 * 4_5'"}
+    final = Converter(MD, _site(), "chapters/01_uno", glue, format_plain_text, stage="glue").convert(draft)
+    assert final == _converter().convert(SOURCE)
+
+
+def test_the_draft_must_be_the_copy_that_ran(tmp_path: Path) -> None:
+    draft = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("Texto {glue:text}`x`."), nbformat.v4.new_code_cell("x = 1"),
+    ])  # fmt: skip
+    ran = nbformat.from_dict(copy.deepcopy(draft))
+    ran.cells[1].outputs = [nbformat.v4.new_output("stream", text="hola\n")]
+    ran.cells[1].execution_count = 1
+    nbformat.write(ran, tmp_path / "ran.ipynb")
+    assert build_editions.ran_problems(draft, tmp_path / "ran.ipynb") == []  # las salidas no cuentan
+    ran.cells[0].source = "Otro texto."
+    nbformat.write(ran, tmp_path / "ran.ipynb")
+    assert "no es este borrador" in build_editions.ran_problems(draft, tmp_path / "ran.ipynb")[0]
+
+
+def test_only_a_draft_that_ran_unchanged_counts_as_run(tmp_path: Path) -> None:
+    drafts, ran = tmp_path / "colab-draft", tmp_path / "executed"
+    (drafts / "chapters").mkdir(parents=True)
+    ran.mkdir()
+    draft = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("Cifra {glue:text}`x`.")])
+    nbformat.write(draft, drafts / "chapters" / "01.ipynb")
+    nbformat.write(draft, tmp_path / "otro.ipynb")
+    build_editions.record_drafts([drafts / "chapters" / "01.ipynb", tmp_path / "otro.ipynb"], ran, drafts)
+    assert list(json.loads((ran / build_editions.RAN_FILE).read_text())) == ["chapters/01.ipynb"]
+    check = build_editions.ran_draft_problems
+    assert check(draft, "chapters/01.ipynb", drafts, ran) == (True, [])
+    assert check(draft, "chapters/02.ipynb", drafts, ran) == (False, [])  # no se ejecutó
+    changed = nbformat.from_dict(copy.deepcopy(draft))
+    changed.cells[0].source = "Otra prosa."
+    ran_now, problems = check(changed, "chapters/01.ipynb", drafts, ran)
+    assert ran_now and "no es el de ahora" in problems[0]
+    nbformat.write(changed, drafts / "chapters" / "01.ipynb")
+    ran_now, problems = check(changed, "chapters/01.ipynb", drafts, ran)
+    assert ran_now and "cambió después de ejecutarse" in problems[0]
+
+
+def test_the_student_env_runs_the_drafts_and_book_check_checks_them() -> None:
+    from tools import student_env
+
+    assert student_env.DRAFTS == build_editions.DRAFTS
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    book_check = makefile[makefile.index("\nbook-check:") : makefile.index("\nEDITIONS_RAN")]
+    assert "editions EDITIONS_RAN=$(BUILD)/student-env/executed" in book_check
+    assert "--ran $(EDITIONS_RAN)" in makefile
+
+
 def test_the_colab_button_opens_the_edition() -> None:
     path = ROOT / "_ext" / "colab_editions.py"
     spec = importlib.util.spec_from_file_location("colab_editions", path)
@@ -273,3 +388,52 @@ def test_numbers_run_on_across_pages_as_on_the_site() -> None:
     site.targets.update({**one, **two})
     out = Converter(MD, site, "chapters/02_otro", {}, format_plain_text).convert(second)
     assert "\\tag{3}" in out and "**Ejercicio 2**" in out
+
+
+VENDOR = ROOT / "_build" / "vendor" / "static" / "vendor"
+
+
+@pytest.mark.skipif(not (VENDOR / "mathjax" / "tex-mml-chtml.js").is_file(), reason="sin make vendor")
+def test_the_browser_check_opens_each_edition_converted_by_nbconvert(tmp_path: Path) -> None:
+    """Una edición limpia pasa (fórmulas compuestas, solución plegada, imagen del repositorio);
+    otra con MyST, TeX roto y una imagen que no está en el repositorio, no."""
+    from tools import browser_check
+
+    if browser_check.find_browser() is None:
+        pytest.skip("sin Chromium")
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    (tmp_path / "vendor" / "static").mkdir(parents=True)
+    (tmp_path / "vendor" / "static" / "vendor").symlink_to(VENDOR)
+    editions = tmp_path / "colab"
+    (editions / "chapters").mkdir(parents=True)
+    raw = build_editions.raw_base_url()
+    good = [
+        "# 1. Bien\n\nUna fórmula $x^2$ y otra:\n\n$$\na = b\n\\tag{1}\n$$\n\n"
+        f"![Un diagrama]({raw}chapters/figuras/{next((ROOT / 'chapters' / 'figuras').iterdir()).name})",
+        "<details>\n<summary>Solución</summary>\n\nLa respuesta es $a$.\n\n</details>",
+    ]
+    bad = [
+        "# 2. Mal\n\nVéase {doc}`01_bien` y la cifra {glue:text}`loss`.\n\n:::{note}\nNota.\n:::",
+        "(sec-x)=\n## Otra\n\nIncompleta: $\\frac{1}$.\n\nSin cerrar: \\\\(x.\n\n"
+        f"![Falta]({raw}chapters/figuras/no-existe.svg)",
+    ]
+    for name, cells in (("01_bien", good), ("02_mal", bad)):
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(c) for c in cells])
+        nb.cells.append(nbformat.v4.new_code_cell("x = '$no es TeX$'  # {doc}`en código`"))
+        nbformat.write(nb, editions / "chapters" / f"{name}.ipynb")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=browser_check.find_browser(), args=list(browser_check.CHROMIUM_ARGS)
+        )
+        try:
+            results = browser_check.check_editions(browser, editions, tmp_path / "capturas")
+        finally:
+            browser.close()
+    assert [r.page for r in results] == ["chapters/01_bien.ipynb", "chapters/02_mal.ipynb"]
+    assert results[0].problems == [] and results[0].math == 3
+    problems = "\n".join(results[1].problems)
+    for expected in ("myst_role 'doc'", "myst_role 'glue:text'", "directiva {note}", "myst_target",
+                     "MyST en el texto (rol)", "MyST en el texto (directiva)", "MyST en el texto (etiqueta)",
+                     "TeX sin componer", "errores de TeX en MathJax", "no-existe.svg"):  # fmt: skip
+        assert expected in problems, problems
+    assert (tmp_path / "capturas" / "chapters__01_bien.png").stat().st_size > 1000

@@ -18,9 +18,20 @@ del sistema (``/usr/bin/chromium`` en Debian; Playwright para Python lo conduce 
 Guarda una captura de cada página en ``_build/screenshots/`` para revisarlas a ojo.
 Si no hay navegador, avisa y se salta (salvo con ``CI=true``, donde es un error).
 
+Con ``--editions _build/colab``, además, las ediciones para Colab y Jupyter
+(``tools/build_editions.py``): cada una se convierte a HTML con nbconvert (la plantilla
+``lab``, como la exporta Jupyter, con el MathJax 3 del propio sitio en lugar del CDN), se abre
+en el mismo Chromium y se comprueba que no queda ningún rol, directiva, etiqueta ni
+comentario de MyST (en el Markdown, con el analizador de myst-parser; en la página, en el
+texto que se lee), que MathJax compone todas las fórmulas (tantas como cuenta el analizador,
+sin TeX crudo ni errores), que las imágenes cargan (las de ``raw.githubusercontent.com`` se
+sirven del repositorio), que las soluciones están plegadas y que no hay errores en la
+consola. Captura de cada edición en ``_build/screenshots/colab/``.
+
 Uso::
 
     python -m tools.browser_check [_build/html] [--screenshots _build/screenshots]
+        [--editions _build/colab]
 """
 
 from __future__ import annotations
@@ -274,6 +285,14 @@ class Checker:
     def _on_error(self, error: Any) -> None:
         self._problems.append(f"excepción de JavaScript: {str(error)[:200]}")
 
+    def open(self, url: str) -> None:
+        """Carga ``url`` y espera a que MathJax termine de componer (si la página lo carga)."""
+        self.page.goto(url, wait_until="load", timeout=45_000)
+        self.page.evaluate(
+            "window.MathJax && MathJax.startup && MathJax.startup.promise"
+            " ? MathJax.startup.promise.then(() => true) : false"
+        )
+
     def visit(self, page: Path) -> PageResult:
         """Carga ``page``, espera a MathJax y a los widgets, la audita y devuelve sus problemas."""
         from playwright.sync_api import Error as PlaywrightError
@@ -283,11 +302,7 @@ class Checker:
         start = time.perf_counter()
         self._problems = []
         try:
-            self.page.goto(self.base + name, wait_until="load", timeout=45_000)
-            self.page.evaluate(
-                "window.MathJax && MathJax.startup && MathJax.startup.promise"
-                " ? MathJax.startup.promise.then(() => true) : false"
-            )
+            self.open(self.base + name)
             data = json.loads(self.page.evaluate(PROBE))
             deadline = time.monotonic() + 10
             while data["widgetViews"] and data["widgetsRendered"] == 0:
@@ -352,6 +367,228 @@ class Checker:
         return problems
 
 
+#: Lo que devuelve una edición convertida con nbconvert, tras componer MathJax.
+EDITION_PROBE = r"""
+(() => {
+  const skip = "pre, code, script, style, textarea, mjx-container, mjx-assistive-mml, .jp-OutputArea";
+  const blocks = [];
+  for (const el of document.querySelectorAll(".jp-RenderedMarkdown p, .jp-RenderedMarkdown li, "
+      + ".jp-RenderedMarkdown h1, .jp-RenderedMarkdown h2, .jp-RenderedMarkdown h3, "
+      + ".jp-RenderedMarkdown h4, .jp-RenderedMarkdown td, .jp-RenderedMarkdown th, "
+      + ".jp-RenderedMarkdown summary, .jp-RenderedMarkdown blockquote")) {
+    let text = "";
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+      const node = walker.currentNode;
+      if (!node.parentElement.closest(skip)) text += node.textContent;
+    }
+    blocks.push(text.trim());
+  }
+  return JSON.stringify({
+    blocks: blocks,
+    typeset: document.querySelectorAll(".jp-RenderedMarkdown mjx-container").length,
+    mathErrors: [...document.querySelectorAll("mjx-merror")]
+      .map((e) => e.getAttribute("data-mjx-error") || e.textContent).slice(0, 5),
+    fences: [...document.querySelectorAll(".jp-RenderedMarkdown pre code[class]")]
+      .map((c) => c.className).filter((c) => c.includes("{")),
+    brokenImages: [...document.images].filter((i) => !i.complete || i.naturalWidth === 0)
+      .map((i) => i.src.slice(0, 160)),
+    details: document.querySelectorAll(".jp-RenderedMarkdown details").length,
+    openDetails: document.querySelectorAll(".jp-RenderedMarkdown details[open]").length,
+  });
+})()
+"""
+
+#: Restos de MyST en el texto que se lee (fuera del código y de las fórmulas).
+_MYST_TEXT = (
+    (re.compile(r"\{[a-z][\w.+-]*(?::[\w.+-]+)*\}"), "rol"),
+    (re.compile(r":::"), "directiva"),
+    (re.compile(r"^\([\w.:-]+\)=$"), "etiqueta"),
+    (re.compile(r"^%\s"), "comentario"),
+    (re.compile(r"^\+\+\+"), "separador"),
+)
+#: TeX que MathJax no compuso.
+_RAW_TEX = re.compile(r"\$[^$\s][^$]*\$|\\\(|\\\[|\\begin\{|\$\$")
+
+#: La plantilla de nbconvert para las ediciones: la ``lab`` de Jupyter con MathJax 3 (el del
+#: sitio, configurado como Jupyter: ``$…$`` y ``$$…$$``) y sin mermaid, que vendría de un CDN.
+EDITION_TEMPLATE = """{%- extends 'index.html.j2' -%}
+{%- block html_head_js_mathjax -%}
+<script>
+window.MathJax = {tex: {inlineMath: [["$", "$"], ["\\\\(", "\\\\)"]],
+                        displayMath: [["$$", "$$"], ["\\\\[", "\\\\]"]],
+                        processEscapes: true, processEnvironments: true}};
+</script>
+<script src="{{ resources.mathjax_url }}"></script>
+{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+
+
+@dataclass
+class Edition:
+    """Una edición convertida a HTML: su página y lo que el analizador de MyST cuenta en ella."""
+
+    notebook: str
+    page: str
+    formulas: int
+    leftovers: list[str]
+
+
+def render_editions(editions: Path, out: Path, vendor: str) -> list[Edition]:
+    """Convierte cada edición de ``editions`` a HTML en ``out`` (nbconvert, en este proceso).
+
+    Parámetros:
+        editions: carpeta de las ediciones (``_build/colab``).
+        out: carpeta de las páginas (las mismas rutas, ``.html``).
+        vendor: URL (desde la raíz servida) de la carpeta ``vendor`` del sitio, con MathJax y
+            require.js fijados por ``tools/vendor_assets.py``.
+
+    Devuelve:
+        Una :class:`Edition` por cuaderno, con las fórmulas y los restos de MyST que cuenta
+        el analizador de myst-parser en su Markdown.
+    """
+    import nbformat
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    from coursetools.myst_editions import myst_leftovers
+    from tools.build_editions import book_parser
+
+    md = book_parser()
+    exporter = HTMLExporter(
+        template_name="lab",
+        extra_loaders=[DictLoader({"edition.html.j2": EDITION_TEMPLATE})],
+        template_file="edition.html.j2",
+        mathjax_url=f"{vendor}/mathjax/tex-mml-chtml.js",
+        require_js_url=f"{vendor}/requirejs/require.js",
+        language_code="es",
+    )
+    found = []
+    for path in sorted(editions.rglob("*.ipynb")):
+        name = path.relative_to(editions).as_posix()
+        nb = nbformat.read(path, as_version=4)
+        formulas, leftovers = 0, []
+        for cell in nb.cells:
+            if cell.cell_type == "markdown":
+                leftovers += myst_leftovers(md, cell.source)
+                formulas += sum(
+                    t.type.startswith("math") or t.type == "amsmath" for t in _tokens(md.parse(cell.source))
+                )
+        body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
+        target = out / (name[: -len(".ipynb")] + ".html")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(body, encoding="utf-8")
+        found.append(Edition(name, target.relative_to(out).as_posix(), formulas, leftovers))
+    return found
+
+
+def _tokens(tokens: list) -> Any:
+    for token in tokens:
+        yield token
+        yield from _tokens(token.children or [])
+
+
+def edition_problems(edition: Edition, data: dict) -> list[str]:
+    """Problemas de una edición abierta en el navegador (``data``: :data:`EDITION_PROBE`)."""
+    problems = [f"MyST en el Markdown: {left}" for left in edition.leftovers]
+    for block in data["blocks"]:
+        for pattern, what in _MYST_TEXT:
+            if pattern.search(block):
+                problems.append(f"MyST en el texto ({what}): {block[:100]!r}")
+        if _RAW_TEX.search(block):
+            problems.append(f"TeX sin componer: {block[:100]!r}")
+    if data["typeset"] != edition.formulas:
+        problems.append(f"MathJax compuso {data['typeset']} fórmulas de {edition.formulas}")
+    if data["mathErrors"]:
+        problems.append(f"errores de TeX en MathJax: {data['mathErrors']}")
+    if data["fences"]:
+        problems.append(f"directivas como bloques de código: {data['fences']}")
+    if data["brokenImages"]:
+        problems.append(f"imágenes que no cargan: {data['brokenImages']}")
+    if data["openDetails"]:
+        problems.append(f"{data['openDetails']} solución(es) desplegada(s)")
+    return problems
+
+
+class EditionChecker(Checker):
+    """Abre las ediciones convertidas (otra pestaña del mismo navegador).
+
+    Las imágenes de las ediciones apuntan a ``raw.githubusercontent.com`` (lo que ve Colab): se
+    sirven aquí del repositorio, así que una imagen que falta en él no carga.
+    """
+
+    def __init__(self, browser: Any, base: str, folder: Path, shots: Path | None) -> None:
+        from coursetools.repo import ROOT
+        from tools.build_editions import raw_base_url
+
+        super().__init__(browser, base, folder, shots, axe="")
+        self.raw = raw_base_url()
+        self.root = ROOT
+        self.page.route(self.raw + "**", self._serve_raw)
+
+    def _serve_raw(self, route: Any) -> None:
+        path = self.root / unquote(urlsplit(route.request.url[len(self.raw) :]).path)
+        if path.is_file() and self.root in path.resolve().parents:
+            route.fulfill(path=str(path))
+        else:
+            route.fulfill(status=404, body="no está en el repositorio")
+
+    def _on_request(self, request: Any) -> None:
+        if not request.url.startswith(self.raw):
+            super()._on_request(request)
+
+    def visit_edition(self, edition: Edition, url: str) -> PageResult:
+        """Carga la edición, espera a MathJax y devuelve sus problemas y sus fórmulas."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        result = PageResult(edition.notebook)
+        start = time.perf_counter()
+        self._problems = []
+        try:
+            self.open(url)
+            data = json.loads(self.page.evaluate(EDITION_PROBE))
+            if self.shots is not None:
+                target = self.shots / (edition.page[: -len(".html")].replace("/", "__") + ".png")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self.page.screenshot(path=str(target))
+        except PlaywrightError as err:
+            result.problems.append(f"no se pudo inspeccionar la edición: {str(err)[:300]}")
+            result.seconds = time.perf_counter() - start
+            return result
+        result.problems += list(dict.fromkeys(self._problems))
+        result.problems += edition_problems(edition, data)
+        result.math = data["typeset"]
+        result.seconds = time.perf_counter() - start
+        return result
+
+
+def vendor_url(root: Path) -> str:
+    """URL (desde ``root``, la carpeta servida) de la carpeta vendor del sitio, con MathJax."""
+    for folder in (root / "vendor" / "static" / "vendor", root / "html" / "_static" / "vendor"):
+        if (folder / "mathjax" / "tex-mml-chtml.js").is_file():
+            return "/" + folder.relative_to(root).as_posix()
+    raise FileNotFoundError(
+        f"no encuentro el MathJax del sitio en {root}/vendor ni en {root}/html/_static: "
+        "ejecuta make vendor (o make book)"
+    )
+
+
+def check_editions(browser: Any, editions: Path, shots: Path | None) -> list[PageResult]:
+    """Convierte las ediciones a HTML y las abre en ``browser`` (ver el módulo)."""
+    root = editions.resolve().parent
+    out = root / "colab-html"
+    shutil.rmtree(out, ignore_errors=True)
+    found = render_editions(editions, out, vendor_url(root))
+    server, base = serve(root)
+    try:
+        checker = EditionChecker(browser, base, root, shots)
+        prefix = out.relative_to(root).as_posix()
+        return [checker.visit_edition(e, f"{base}{prefix}/{e.page}") for e in found]
+    finally:
+        server.shutdown()
+
+
 def check_links(results: list[PageResult], base: str) -> dict[str, list[str]]:
     """Enlaces internos e imágenes rotos (archivo inexistente o ancla que no está)."""
     ids = {r.page: r.ids for r in results}
@@ -410,6 +647,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("site", nargs="?", type=Path, default=Path("_build/html"))
     parser.add_argument("--screenshots", type=Path, default=Path("_build/screenshots"))
     parser.add_argument("--no-screenshots", action="store_true", help="no guardar capturas")
+    parser.add_argument(
+        "--editions", type=Path, help="las ediciones para Colab (_build/colab): también en HTML"
+    )
     args = parser.parse_args(argv)
 
     folder = args.site.resolve()
@@ -443,6 +683,10 @@ def main(argv: list[str] | None = None) -> int:
     axe = axe_script().read_text(encoding="utf-8")
     server, base = serve(folder)
     results: list[PageResult] = []
+    editions: list[PageResult] = []
+    if args.editions is not None and not any(args.editions.rglob("*.ipynb")):
+        print(f"No hay ediciones en {args.editions}: escríbelas antes (make editions).")
+        return 1
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
@@ -457,6 +701,10 @@ def main(argv: list[str] | None = None) -> int:
                         results.append(PageResult(name, static_checks(folder, page)))
                         continue
                     results.append(checker.visit(page))
+                if args.editions is not None:
+                    edition_start = time.perf_counter()
+                    editions = check_editions(browser, args.editions, shots and shots / "colab")
+                    edition_seconds = time.perf_counter() - edition_start
             finally:
                 browser.close()
         broken = check_links(results, base)
@@ -479,13 +727,27 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Accesibilidad (axe-core, WCAG 2.1 A/AA): {len(summary)} regla(s) infringida(s).")
     for line in summary:
         print(f"  - {line}")
+    edition_failures = 0
+    for result in editions:
+        mark = "✗" if result.problems else "✓"
+        print(f"  {mark} edición {result.page} ({result.seconds:.1f} s, {result.math} fórmulas)")
+        for problem in result.problems:
+            print(f"      - {problem}")
+        edition_failures += bool(result.problems)
     total = time.perf_counter() - start
     with_math = sum(1 for r in results if r.math)
-    print(
+    line = (
         f"{len(results)} páginas en Chromium ({with_math} con fórmulas) en {total:.1f} s; "
-        f"{failures} con problemas." + (f" Capturas en {shots}." if shots else "")
+        f"{failures} con problemas."
     )
-    return 1 if failures else 0
+    if args.editions is not None:
+        line += (
+            f" Ediciones para Colab en HTML (nbconvert): {len(editions)} páginas, "
+            f"{sum(r.math for r in editions)} fórmulas compuestas, {edition_failures} con problemas "
+            f"({edition_seconds:.1f} s)."
+        )
+    print(line + (f" Capturas en {shots}." if shots else ""))
+    return 1 if failures or edition_failures else 0
 
 
 if __name__ == "__main__":

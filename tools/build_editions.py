@@ -2,10 +2,20 @@
 
 Cada cuaderno del índice (``_toc.yml``) se copia en ``_build/colab/`` con las mismas rutas
 (``chapters/02_multihead.ipynb``…) y su prosa traducida a Markdown sin MyST
-(``coursetools/myst_editions.py``): las cifras de ``{glue:text}`` escritas con el formato del
-libro, leídas de la caché de ejecución (``_build/.jupyter_cache``, la que llena
-``make book``); los enlaces al sitio publicado; las citas como «Autor (año)»; las soluciones
-plegadas. Las celdas de código, empezando por la de instalación de Colab, no cambian.
+(``coursetools/myst_editions.py``), en dos etapas:
+
+1. **Borrador** (``_build/colab-draft/``, sin ejecutar nada): todo traducido (enlaces al sitio
+   publicado, citas como «Autor (año)», soluciones plegadas…) salvo las cifras, que quedan como
+   su rol ``{glue:text}``; las celdas de código, empezando por la de instalación de Colab, son
+   las del cuaderno fuente. ``tools/student_env.py`` ejecuta estos borradores: lo que corre en
+   el entorno de estudiante es la edición.
+2. **Cifras**: cada rol de glue se sustituye por su valor con el formato del libro, leído de
+   la copia que ejecutó el entorno de estudiante (``--ran``, si vale) o de la caché de
+   ejecución del libro (``_build/.jupyter_cache``, la que llena ``make book``). Nada más cambia:
+   se comprueba que la edición es el borrador con solo las cifras sustituidas y, con
+   ``--ran``, que cada borrador que el entorno de estudiante anotó como ejecutado
+   (:data:`RAN_FILE`) es el mismo archivo, sin cambios, y su copia ejecutada también. Los que
+   no se ejecutaron (el flujo del libro no pasa por el entorno de estudiante) se escriben.
 
 Después comprueba cada edición con el mismo analizador: ningún rol ni directiva de MyST y
 todas las cifras en la prosa. Escribe el resumen en ``_build/colab/editions.json``. El flujo
@@ -17,15 +27,19 @@ con cifras no está en la caché (ejecuta ``make book``) o si algo no se sabe tr
 
 Uso::
 
-    python -m tools.build_editions [--out _build/colab] [CUADERNO ...]
+    python -m tools.build_editions --draft-only [--drafts _build/colab-draft] [CUADERNO ...]
+    python -m tools.build_editions [--out _build/colab] [--ran _build/student-env/executed]
+        [--html _build/html] [CUADERNO ...]
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
 import html
 import json
+import re
 import sys
 from collections import Counter
 from html.parser import HTMLParser
@@ -37,6 +51,7 @@ from coursetools.myst_editions import (
     Converter,
     EditionError,
     Site,
+    escape_markdown,
     index_labels,
     myst_leftovers,
     myst_parser,
@@ -44,6 +59,12 @@ from coursetools.myst_editions import (
 from coursetools.repo import ROOT, book_config, colab_url, repository_url
 
 OUT = ROOT / "_build" / "colab"
+#: Los borradores (etapa 1): lo que ejecuta el entorno de estudiante.
+DRAFTS = ROOT / "_build" / "colab-draft"
+#: En la carpeta de las copias ejecutadas: borrador → sha256 de cada borrador que se ejecutó.
+RAN_FILE = "borradores-ejecutados.json"
+#: Un rol de glue en el borrador (para comprobar la etapa 2 sin el conversor).
+_GLUE_ROLE = re.compile(r"\{glue(?::text|:any|:)?\}(`+)\s*([^`:\s]+)[^`]*?\1")
 #: El README de la rama de ediciones (la escribe el flujo del libro con esta carpeta).
 BRANCH_README = """\
 # Ediciones para Colab y Jupyter
@@ -107,11 +128,16 @@ def book_site_url() -> str:
     return base.rstrip("/") + "/"
 
 
+def raw_base_url() -> str:
+    """URL de los archivos del repositorio en su rama (``https://raw.githubusercontent.com/…/main/``)."""
+    branch = (book_config().get("repository") or {}).get("branch", "main")
+    raw = repository_url().replace("https://github.com/", "https://raw.githubusercontent.com/")
+    return f"{raw}/{branch}/"
+
+
 def book_site(md, docnames: list[str]) -> Site:
     """Los enlaces del libro: URL del sitio y de los archivos, bibliografía, títulos y etiquetas."""
     config = book_config()
-    branch = (config.get("repository") or {}).get("branch", "main")
-    raw = repository_url().replace("https://github.com/", "https://raw.githubusercontent.com/")
     bibliography = next(
         (d for d in docnames if any("{bibliography}" in t for t in page_markdown(d))), None
     )
@@ -119,7 +145,7 @@ def book_site(md, docnames: list[str]) -> Site:
         raise EditionError("ninguna página del índice tiene la directiva {bibliography}")
     site = Site(
         base_url=book_site_url(),
-        raw_url=f"{raw}/{branch}/",
+        raw_url=raw_base_url(),
         bibliography_doc=bibliography,
         citations=citations(config.get("bibtex_bibfiles", [])),
     )
@@ -137,8 +163,6 @@ def book_site(md, docnames: list[str]) -> Site:
 
 def glue_values(path: Path, cache) -> dict[str, str]:
     """Nombre → ``text/plain`` de cada cifra que guarda el cuaderno ejecutado (caché del libro)."""
-    from myst_nb.ext.glue import extract_glue_data_cell
-
     nb = nbformat.read(path, as_version=4)
     try:
         record = cache.match_cache_notebook(nb)
@@ -147,7 +171,13 @@ def glue_values(path: Path, cache) -> dict[str, str]:
             f"{path.relative_to(ROOT)} no está ejecutado en la caché del libro (o cambió después): "
             "ejecuta make book antes de escribir las ediciones"
         ) from None
-    executed = cache.get_cache_bundle(record.pk).nb
+    return executed_glue(cache.get_cache_bundle(record.pk).nb)
+
+
+def executed_glue(executed: nbformat.NotebookNode) -> dict[str, str]:
+    """Nombre → ``text/plain`` de cada cifra en las salidas de un cuaderno ejecutado."""
+    from myst_nb.ext.glue import extract_glue_data_cell
+
     values = {}
     for cell in executed.cells:
         if cell.cell_type == "code":
@@ -157,24 +187,109 @@ def glue_values(path: Path, cache) -> dict[str, str]:
     return values
 
 
+def _cells(nb: nbformat.NotebookNode, kind: str | None = None) -> list[tuple]:
+    """(tipo, texto, metadatos) de cada celda (solo las de ``kind`` si se da)."""
+    return [(c.cell_type, c.source, c.metadata) for c in nb.cells if kind in (None, c.cell_type)]
+
+
+def build_draft(path: Path, docname: str, md, site: Site) -> tuple[nbformat.NotebookNode, Converter]:
+    """El borrador de la edición (etapa 1): todo traducido menos las cifras.
+
+    Los roles de glue quedan tal cual (el marcador que sustituye :func:`fill_glue`); las
+    celdas de código son las del cuaderno fuente, con sus metadatos.
+
+    Parámetros:
+        path, docname: el cuaderno y su página (``chapters/02_multihead``).
+        md, site: el analizador y los enlaces del libro (:func:`book_site`).
+    """
+    from myst_nb.core.variables import format_plain_text
+
+    nb = nbformat.read(path, as_version=4)
+    converter = Converter(md, site, docname, {}, format_plain_text, stage="draft")
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = converter.convert(cell.source)
+    if _cells(nb, "code") != _cells(nbformat.read(path, as_version=4), "code"):
+        raise EditionError(f"{docname}: el borrador cambió una celda de código")
+    return nb, converter
+
+
+def fill_glue(
+    draft: nbformat.NotebookNode, docname: str, md, site: Site, values: dict[str, str]
+) -> tuple[nbformat.NotebookNode, Converter]:
+    """La edición final (etapa 2): el borrador con cada rol de glue sustituido por su cifra.
+
+    Parámetros:
+        draft: el borrador (:func:`build_draft`); no se modifica.
+        docname, md, site: como en :func:`build_draft`.
+        values: nombre → ``text/plain`` de cada cifra (:func:`glue_values`, :func:`executed_glue`).
+    """
+    from myst_nb.core.variables import format_plain_text
+
+    nb = copy.deepcopy(draft)
+    converter = Converter(md, site, docname, values, format_plain_text, stage="glue")
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = converter.convert(cell.source)
+    return nb, converter
+
+
 def build_edition(
     path: Path, docname: str, md, site: Site, values: dict[str, str]
 ) -> tuple[nbformat.NotebookNode, Converter]:
-    """La edición de un cuaderno y el conversor (con sus cuentas y las cifras escritas).
+    """La edición de un cuaderno (las dos etapas) y el conversor (con sus cuentas y cifras).
 
     Parámetros:
         path, docname: el cuaderno y su página (``chapters/02_multihead``).
         md, site: el analizador y los enlaces del libro (:func:`book_site`).
         values: nombre → ``text/plain`` de cada cifra (:func:`glue_values`).
     """
-    from myst_nb.core.variables import format_plain_text
-
-    nb = nbformat.read(path, as_version=4)
-    converter = Converter(md, site, docname, values, format_plain_text)
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            cell.source = converter.convert(cell.source)
+    draft, first = build_draft(path, docname, md, site)
+    nb, converter = fill_glue(draft, docname, md, site, values)
+    converter.counts.update(first.counts)
     return nb, converter
+
+
+def glue_only_problems(
+    draft: nbformat.NotebookNode, final: nbformat.NotebookNode, glued: dict[str, str]
+) -> list[str]:
+    """Diferencias entre el borrador y la edición que no sean una cifra sustituida.
+
+    Cada celda de código debe ser la misma (texto y metadatos); cada celda de Markdown, la
+    del borrador con cada rol de glue cambiado por su cifra escapada (y nada más).
+
+    Parámetros:
+        draft, final: el borrador y la edición.
+        glued: nombre → texto de cada cifra escrita (``Converter.glued``).
+
+    Devuelve:
+        Un problema por celda distinta, en español (vacía si solo cambian las cifras).
+    """
+    if [c.cell_type for c in draft.cells] != [c.cell_type for c in final.cells]:
+        return ["la edición no tiene las mismas celdas que el borrador"]
+    problems = []
+    for index, (before, after) in enumerate(zip(draft.cells, final.cells, strict=True)):
+        if before.metadata != after.metadata or before.get("id") != after.get("id"):
+            problems.append(f"celda {index}: cambian sus metadatos")
+        if before.cell_type == "code":
+            expected = before.source
+        else:
+
+            def value(match: re.Match) -> str:
+                return escape_markdown(glued.get(match.group(2), f"⟨sin cifra {match.group(2)}⟩"))
+
+            expected = _GLUE_ROLE.sub(value, before.source)
+        if after.source != expected:
+            problems.append(f"celda {index}: difiere del borrador en algo más que las cifras")
+    return problems
+
+
+def ran_problems(draft: nbformat.NotebookNode, executed: Path) -> list[str]:
+    """Diferencias entre el borrador y la copia que ejecutó el entorno de estudiante."""
+    ran = nbformat.read(executed, as_version=4)
+    if _cells(ran) != _cells(draft) or [c.get("id") for c in ran.cells] != [c.get("id") for c in draft.cells]:
+        return [f"la copia ejecutada ({executed}) no es este borrador: vuelve a ejecutar make student-env"]
+    return []
 
 
 def check_edition(nb: nbformat.NotebookNode, md, glued: dict[str, str]) -> list[str]:
@@ -228,55 +343,173 @@ def colab_button_problems(html_dir: Path, docnames: list[str]) -> list[str]:
     return problems
 
 
+def book_notebooks(wanted: list[Path] | None = None) -> list[tuple[Path, str]]:
+    """(cuaderno, página) de cada cuaderno del índice, en orden (solo ``wanted`` si se da).
+
+    Lanza:
+        EditionError: si alguno de ``wanted`` no está en ``_toc.yml``.
+    """
+    chosen = {p.resolve() for p in wanted or []}
+    notebooks = [
+        (ROOT / f"{d}.ipynb", d)
+        for d in toc_docnames()
+        if (ROOT / f"{d}.ipynb").exists() and (not chosen or (ROOT / f"{d}.ipynb") in chosen)
+    ]
+    if chosen and len(notebooks) != len(chosen):
+        raise EditionError(f"estos cuadernos no están en _toc.yml: {sorted(map(str, chosen))}")
+    return notebooks
+
+
+def book_parser():
+    """El analizador de MyST con las opciones de ``parse`` de ``_config.yml``."""
+    parse = book_config().get("parse") or {}
+    return myst_parser(
+        tuple(parse.get("myst_enable_extensions", [])), parse.get("myst_dmath_double_inline", False)
+    )
+
+
+def write_drafts(drafts: Path = DRAFTS, wanted: list[Path] | None = None) -> list[Path]:
+    """Escribe el borrador (etapa 1) de cada cuaderno del índice en ``drafts``.
+
+    Parámetros:
+        drafts: carpeta de los borradores (las mismas rutas que en el repositorio).
+        wanted: solo estos cuadernos (por defecto, todos los del índice).
+
+    Devuelve:
+        Las rutas de los borradores, en el orden del índice.
+
+    Lanza:
+        EditionError: si algo no se sabe traducir.
+    """
+    md = book_parser()
+    site = book_site(md, toc_docnames())
+    written = []
+    for path, docname in book_notebooks(wanted):
+        draft, _ = build_draft(path, docname, md, site)
+        target = drafts / f"{docname}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(draft, target)
+        written.append(target)
+    return written
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def record_drafts(ran: list[Path], folder: Path, drafts: Path = DRAFTS) -> None:
+    """Anota en ``folder`` (:data:`RAN_FILE`) los borradores de ``ran`` que se ejecutaron.
+
+    Lo llama ``tools/student_env.py``: la etapa 2 (``--ran``) comprueba después que cada
+    edición sale de ese mismo archivo. Los cuadernos de ``ran`` que no son borradores no cuentan.
+    """
+    found = {
+        path.resolve().relative_to(drafts.resolve()).as_posix(): _sha256(path)
+        for path in ran
+        if path.resolve().is_relative_to(drafts.resolve())
+    }
+    (folder / RAN_FILE).write_text(json.dumps(found, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def ran_draft_problems(draft: nbformat.NotebookNode, name: str, drafts: Path, ran: Path) -> tuple[bool, list[str]]:
+    """¿Ejecutó el entorno de estudiante este borrador? Y, si lo ejecutó, ¿es el de ahora?
+
+    Parámetros:
+        draft: el borrador recién escrito (:func:`build_draft`).
+        name: su ruta (``chapters/02_multihead.ipynb``).
+        drafts: la carpeta de los borradores.
+        ran: la carpeta de las copias ejecutadas (con :data:`RAN_FILE` y los capítulos enteros).
+
+    Devuelve:
+        ``(se ejecutó, problemas)``: el archivo que se ejecutó debe ser el mismo (sha256) y
+        tener las celdas de ``draft``; la copia guardada, si la hay, también.
+    """
+    record = ran / RAN_FILE
+    hashes = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else {}
+    if name not in hashes:
+        return False, []
+    path = drafts / name
+    if not path.is_file() or _sha256(path) != hashes[name]:
+        return True, [f"el borrador {path} cambió después de ejecutarse: vuelve a ejecutar make student-env"]
+    if _cells(nbformat.read(path, as_version=4)) != _cells(draft):
+        return True, [f"el borrador que se ejecutó ({path}) no es el de ahora: vuelve a ejecutar make student-env"]
+    return True, ran_problems(draft, ran / name) if (ran / name).is_file() else []
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tools.build_editions", description=__doc__.splitlines()[0]
     )
     parser.add_argument("notebooks", nargs="*", type=Path, help="solo estos cuadernos")
     parser.add_argument("--out", type=Path, default=OUT, help="carpeta de las ediciones")
+    parser.add_argument("--drafts", type=Path, default=DRAFTS, help="carpeta de los borradores")
+    parser.add_argument(
+        "--draft-only", action="store_true", help="solo los borradores (etapa 1, sin cifras)"
+    )
+    parser.add_argument(
+        "--ran",
+        type=Path,
+        help="las copias que ejecutó el entorno de estudiante: los borradores deben ser los que "
+        "se ejecutaron, y las cifras salen de ellas",
+    )
     parser.add_argument(
         "--html", type=Path, help="el sitio construido: comprueba el botón de Colab de cada cuaderno"
     )
     args = parser.parse_args(argv)
 
+    if args.draft_only:
+        try:
+            written = write_drafts(args.drafts, args.notebooks)
+        except EditionError as err:
+            print(f"No puedo escribir los borradores: {err}", file=sys.stderr)
+            return 1
+        print(f"Borradores de las ediciones en {args.drafts}: {len(written)} cuaderno(s).")
+        return 0
+
     from jupyter_cache import get_cache
 
+    from tools.execute_notebooks import executed_copy
+
     config = book_config()
-    parse = config.get("parse") or {}
-    md = myst_parser(
-        tuple(parse.get("myst_enable_extensions", [])), parse.get("myst_dmath_double_inline", False)
-    )
-    docnames = toc_docnames()
-    wanted = {p.resolve() for p in args.notebooks}
-    notebooks = [
-        (ROOT / f"{d}.ipynb", d)
-        for d in docnames
-        if (ROOT / f"{d}.ipynb").exists() and (not wanted or (ROOT / f"{d}.ipynb") in wanted)
-    ]
-    if wanted and len(notebooks) != len(wanted):
-        print("Estos cuadernos no están en _toc.yml:", sorted(map(str, wanted)), file=sys.stderr)
+    md = book_parser()
+    try:
+        notebooks = book_notebooks(args.notebooks)
+        site = book_site(md, toc_docnames())
+    except EditionError as err:
+        print(f"No puedo escribir las ediciones: {err}", file=sys.stderr)
         return 1
     cache_path = (config.get("execute") or {}).get("cache") or str(ROOT / "_build" / ".jupyter_cache")
     cache = get_cache(cache_path)
 
-    try:
-        site = book_site(md, docnames)
-    except EditionError as err:
-        print(f"No puedo escribir las ediciones: {err}", file=sys.stderr)
-        return 1
-    summary, total, failures = {}, Counter(), 0
+    summary, total, failures, ran = {}, Counter(), 0, 0
     for path, docname in notebooks:
         name = PurePosixPath(docname + ".ipynb")
+        draft_path = args.drafts / name
         try:
-            source = nbformat.read(path, as_version=4)
-            needs_glue = any(c.cell_type == "markdown" and "{glue" in c.source for c in source.cells)
-            values = glue_values(path, cache) if needs_glue else {}
-            nb, converter = build_edition(path, docname, md, site, values)
+            draft, first = build_draft(path, docname, md, site)
+            problems = []
+            executed_draft = False
+            if args.ran is not None:
+                executed_draft, problems = ran_draft_problems(draft, str(name), args.drafts, args.ran)
+                ran += executed_draft and not problems
+            if not executed_draft:  # lo que no se ejecutó se escribe de nuevo
+                draft_path.parent.mkdir(parents=True, exist_ok=True)
+                nbformat.write(draft, draft_path)
+            values, origin = {}, ""
+            if any(c.cell_type == "markdown" and "{glue" in c.source for c in draft.cells):
+                executed = executed_copy(path, args.ran)[0] if args.ran is not None else None
+                if executed is not None:
+                    values, origin = executed_glue(executed), ", del entorno de estudiante"
+                else:
+                    values, origin = glue_values(path, cache), ", de la caché del libro"
+            nb, converter = fill_glue(draft, docname, md, site, values)
         except EditionError as err:
             failures += 1
             print(f"  ✗ {name}: {err}", file=sys.stderr)
             continue
-        problems = check_edition(nb, md, converter.glued)
+        converter.counts.update(first.counts)
+        problems += check_edition(nb, md, converter.glued)
+        problems += glue_only_problems(draft, nb, converter.glued)
         if problems:
             failures += 1
             print(f"  ✗ {name}:\n    " + "\n    ".join(problems), file=sys.stderr)
@@ -287,7 +520,7 @@ def main(argv: list[str] | None = None) -> int:
         summary[str(name)] = {"counts": dict(sorted(converter.counts.items())), "glued": converter.glued}
         total.update(converter.counts)
         print(f"  ✓ {name}: {sum(converter.counts.values())} construcciones, "
-              f"{converter.counts['glue']} cifras", flush=True)  # fmt: skip
+              f"{converter.counts['glue']} cifras{origin}", flush=True)  # fmt: skip
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "README.md").write_text(BRANCH_README.format(url=book_site_url()), encoding="utf-8")
     (args.out / "editions.json").write_text(
@@ -298,7 +531,11 @@ def main(argv: list[str] | None = None) -> int:
     roles = sum(v for k, v in total.items() if k.startswith("role:"))
     directives = sum(v for k, v in total.items() if k.startswith("directive:"))
     print(f"Ediciones en {args.out}: {len(summary)} cuaderno(s), {roles} roles, {directives} directivas, "
-          f"{total['glue']} cifras escritas.")  # fmt: skip
+          f"{total['glue']} cifras escritas; cada una es su borrador ({args.drafts}) con solo las "
+          f"cifras sustituidas.")  # fmt: skip
+    if args.ran is not None:
+        print(f"Entorno de estudiante: {ran} de {len(notebooks)} ediciones son el borrador que ejecutó "
+              f"(anotados en {args.ran / RAN_FILE}).")  # fmt: skip
     if args.html:
         problems = colab_button_problems(args.html, [d for _, d in notebooks])
         for problem in problems:

@@ -9,18 +9,24 @@
    la rueda local en lugar de la URL de git (los extras, como ``[tareas]``, se respetan).
    Antes de cada instalación el entorno vuelve a su estado base, así que un extra
    instalado para las tareas nunca tapa una dependencia que le falte al paquete sin extras.
-4. Ejecuta cada capítulo entero con nbclient, dentro de ese entorno. Una dependencia que
-   falta (``ModuleNotFoundError``) o cualquier otro error hace fallar la prueba. Las tareas
-   las ejecuta en este mismo entorno ``tools/classroom_check.py`` (el cuaderno sin resolver
-   debe llegar a cada ejercicio sin otro error); si se nombran aquí, se ejecutan hasta su
-   primer ejercicio sin resolver (``NotImplementedError``).
-5. Guarda cada capítulo ejecutado en ``_build/student-env/executed/`` con la huella de
-   transformer_lib: ``make test`` construye el libro con esas salidas
-   (``tools/execute_notebooks.py --from``) en lugar de ejecutar los cuadernos otra vez.
+4. Ejecuta con nbclient, dentro de ese entorno, la edición para Colab de cada cuaderno del
+   libro: el borrador de ``tools/build_editions.py`` (``_build/colab-draft/``), que es el
+   cuaderno con la prosa ya traducida y las mismas celdas de código; la edición final solo
+   le añade las cifras. Cada capítulo se ejecuta entero y cada tarea hasta su primer
+   ejercicio sin resolver (``NotImplementedError``). Una dependencia que falta
+   (``ModuleNotFoundError``) o cualquier otro error hace fallar la prueba. Cada borrador se
+   ejecuta en su carpeta de ``_build/colab-draft/``: ``find_results`` sube desde ahí hasta los
+   ``results/`` del repositorio, como desde ``chapters/``.
+5. Guarda cada capítulo ejecutado en ``_build/student-env/executed/`` (las mismas rutas) con la
+   huella de transformer_lib: ``make test`` construye el libro con esas salidas
+   (``tools/execute_notebooks.py --from``; las celdas de código son las del capítulo, así que
+   la clave de la caché es la misma) y escribe las cifras de la edición desde ellas.
 
 Uso::
 
     python -m tools.student_env [--jobs 2] [CUADERNO ...]
+
+Sin cuadernos, escribe los borradores de las ediciones y los ejecuta todos.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from pathlib import Path
 
 from coursetools.repo import ROOT
 from tools import uv_install
+from tools.build_editions import DRAFTS, record_drafts, write_drafts
 from tools.execute_notebooks import FINGERPRINT_FILE, package_fingerprint
 
 #: Lo que Colab trae instalado y usan los cuadernos (además de torch). Las versiones
@@ -232,7 +239,9 @@ def execute(
         # ejecuta las celdas es el del entorno de estudiante (kernel_dir): así el cuaderno solo
         # ve lo que instaló el estudiante, y nbclient no tiene que estar en ese entorno.
         cmd = [sys.executable, "-I", str(runner), "--kernel", KERNEL, str(path)]
-        cmd[3:3] = ["--homework"] if homework else ["--save", str(EXECUTED), "--root", str(ROOT)]
+        # Un borrador se guarda con la ruta de su cuaderno (executed/chapters/…).
+        root = DRAFTS if path.is_relative_to(DRAFTS) else ROOT
+        cmd[3:3] = ["--homework"] if homework else ["--save", str(EXECUTED), "--root", str(root)]
         done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=path.parent)
         lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
         if lines:
@@ -272,11 +281,14 @@ def main(argv: list[str] | None = None) -> int:
         "notebooks",
         nargs="*",
         type=Path,
-        help="por defecto, los capítulos (las tareas, en classroom)",
+        help="por defecto, la edición (el borrador) de cada capítulo y tarea del libro",
     )
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    notebooks = [p.resolve() for p in args.notebooks] or sorted((ROOT / "chapters").glob("*.ipynb"))
+    notebooks = [p.resolve() for p in args.notebooks]
+    if not notebooks:
+        print(">> Borradores de las ediciones (tools/build_editions.py --draft-only)", flush=True)
+        notebooks = write_drafts(DRAFTS)
 
     print(">> Rueda de transformer_lib", flush=True)
     fingerprint = package_fingerprint()
@@ -312,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
             failures += 1
             print(f"  ✗ {name}: {result.get('error', '')}")
     (EXECUTED / FINGERPRINT_FILE).write_text(fingerprint + "\n", encoding="ascii")
+    record_drafts([Path(r["notebook"]) for r in results if r.get("ok")], EXECUTED)
     total = time.perf_counter() - start
     print(
         f"Entorno de estudiante: {len(results) - failures} de {len(results)} cuadernos "
