@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
+from .._checks import check_int
 from ..models import GPT, GPTConfig
 from ..training import History, TrainConfig, train
 from ..utils import set_seed
@@ -51,12 +52,9 @@ class NormDepthRun:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("n_layer", "steps"):
-            value = getattr(self, name)
-            if not (isinstance(value, int) and value >= 1):
-                raise ValueError(f"{name} debe ser un entero >= 1 y es {value!r}.")
-        if not (isinstance(self.warmup, int) and self.warmup >= 0):
-            raise ValueError(f"warmup debe ser un entero >= 0 y es {self.warmup!r}.")
+        check_int(self.n_layer, "n_layer")
+        check_int(self.steps, "steps")
+        check_int(self.warmup, "warmup", minimum=0)
         if not self.lr > 0:
             raise ValueError(f"lr debe ser positiva y es {self.lr!r}.")
 

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._checks import check_int
 from ..data.needle import make_needle_batch, needle_vocab_size
 from ..scaling.long_range import recall_model
 
@@ -50,13 +51,9 @@ class RetrievalConfig:
 
     def __post_init__(self) -> None:
         for name in ("length", "n_symbols"):
-            value = getattr(self, name)
-            if not (isinstance(value, int) and value >= 2):
-                raise ValueError(f"{name} debe ser un entero >= 2 y es {value!r}.")
+            check_int(getattr(self, name), name, minimum=2)
         for name in ("steps", "batch_size", "d_model", "layers", "eval_per_bin"):
-            value = getattr(self, name)
-            if not (isinstance(value, int) and value >= 1):
-                raise ValueError(f"{name} debe ser un entero >= 1 y es {value!r}.")
+            check_int(getattr(self, name), name)
         if not self.lr > 0:
             raise ValueError(f"lr debe ser positiva y es {self.lr!r}.")
 
