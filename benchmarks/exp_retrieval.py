@@ -4,7 +4,7 @@ La tarea está en :mod:`transformer_lib.data.needle` y los modelos y la receta e
 :mod:`transformer_lib.experiments.retrieval`; este guion recorre las semillas y los modelos y
 guarda cada fila (de forma atómica) en ``--out``.
 
-Uso (unos 10 minutos en un núcleo libre de la CPU de 2 núcleos; más si está cargada):
+Uso (unos 5 minutos en un núcleo de la CPU de 2 núcleos, con la máquina cargada):
 
     python benchmarks/exp_retrieval.py --out results/retrieval.json
 

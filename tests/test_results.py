@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = sorted((ROOT / "results").glob("sweep_*.json"))
 BENCHMARKS = {"long_range.json", "sequence_parallelism.json", "ddp.json", "train_speed.json",
               "train_vs_nanogpt.json", "train_seeds.json", "kv_cache.json", "heads.json", "stability.json",
-              "ladder.json", "modern.json"}
+              "ladder.json", "modern.json", "norm_depth.json", "retrieval.json"}
 # Los barridos de results/ (benchmarks/scaling_runs.sh) y la rejilla de cada uno.
 SWEEPS = {
     "sweep_size.json": "size", "sweep_data.json": "data", "sweep_lr.json": "isoflop",
@@ -343,7 +343,8 @@ def _benchmark(name: str) -> dict:
               "ddp.json": "bench_ddp", "train_speed.json": "bench_train",
               "train_vs_nanogpt.json": "bench_train", "train_seeds.json": "bench_train",
               "kv_cache.json": "bench_kv_cache", "heads.json": "exp_heads", "stability.json": "exp_stability",
-              "ladder.json": "exp_ladder", "modern.json": "exp_modern"}[name]
+              "ladder.json": "exp_ladder", "modern.json": "exp_modern", "norm_depth.json": "exp_norm_depth",
+              "retrieval.json": "exp_retrieval"}[name]
     assert results["command"].startswith(f"python benchmarks/{script}.py"), results["command"]
     assert f"--out results/{name}" in results["command"], results["command"]
     assert (ROOT / "benchmarks" / f"{script}.py").is_file()
@@ -550,6 +551,87 @@ def test_stability_results_and_the_table_of_chapter_4() -> None:
     # Lo que el capítulo cuenta: Pre-LN no se atasca nunca; Post-LN, sí.
     assert not any(r["stuck"] for r in rows if r["norm_first"])
     assert any(r["stuck"] for r in rows if not r["norm_first"])
+
+
+def _assert_recorded_commit_is_an_ancestor(results: dict) -> None:
+    """El commit que anota el archivo es un antepasado de HEAD: el código medido está en la historia."""
+    import subprocess
+
+    shallow = subprocess.run(["git", "rev-parse", "--is-shallow-repository"], cwd=ROOT, capture_output=True, text=True)
+    if shallow.returncode != 0 or shallow.stdout.strip() == "true":
+        return
+    commit = results["environment"]["git_commit"]
+    ancestor = subprocess.run(["git", "merge-base", "--is-ancestor", commit, "HEAD"], cwd=ROOT)
+    assert ancestor.returncode == 0, f"{commit} no es un antepasado de HEAD"
+
+
+def test_norm_depth_results_and_the_table_of_chapter_4() -> None:
+    from transformer_lib.experiments.norm_depth import norm_depth_grid
+
+    results = _benchmark("norm_depth.json")
+    _assert_recorded_commit_is_an_ancestor(results)
+    rows, settings = results["rows"], results["settings"]
+    assert len(settings["seeds"]) >= 3 and {12, 24} <= set(settings["depths"]) and len(settings["lrs"]) >= 3
+    expected = [(r.layernorm, r.n_layer, r.lr, r.warmup, r.steps, r.seed)
+                for r in norm_depth_grid(settings["seeds"], settings["steps"], tuple(settings["depths"]),
+                                         tuple(settings["lrs"]))]
+    assert [(r["layernorm"], r["n_layer"], r["lr"], r["warmup"], r["steps"], r["seed"]) for r in rows] == expected
+    for r in rows:  # fracasa = pérdida no finita o que no baja de las frecuencias de letras
+        loss = r["final_val_loss"]
+        assert r["diverged"] == (not (math.isfinite(loss) and loss < results["unigram_val_loss"]))
+    printed = _checked_output("chapters/04_layernorm.ipynb", "results/norm_depth.json")
+    assert f"orden: {results['command']}" in printed
+    for layernorm, name in ((True, "con LN"), (False, "sin LN")):
+        failed = sum(r["diverged"] for r in rows if r["layernorm"] == layernorm)
+        assert f"{name}: fracasan {failed} de {len(rows) // 2} entrenamientos" in printed
+    # Cada casilla: la media de las semillas con pérdida finita y cuántas fracasaron.
+    cells = re.findall(r"(\d\.\d\d| nan) \[(\d)/(\d)\]", printed)
+    expected_cells = []
+    for n_layer in sorted(settings["depths"]):
+        for lr in sorted(settings["lrs"]):
+            for layernorm in (True, False):
+                same = [r for r in rows if (r["n_layer"], r["lr"], r["layernorm"]) == (n_layer, lr, layernorm)]
+                finite = [r["final_val_loss"] for r in same if math.isfinite(r["final_val_loss"])]
+                mean = f"{sum(finite) / len(finite):.2f}" if finite else " nan"
+                expected_cells.append((mean, str(sum(r["diverged"] for r in same)), str(len(same))))
+    assert cells == expected_cells
+    # Lo que cuenta el capítulo: con LayerNorm ninguna pérdida deja de ser finita y fracasan menos;
+    # sin ella, la tasa más alta da NaN en todas las semillas y profundidades.
+    assert all(math.isfinite(r["final_val_loss"]) for r in rows if r["layernorm"])
+    failed = {ln: sum(r["diverged"] for r in rows if r["layernorm"] == ln) for ln in (True, False)}
+    assert failed[True] < failed[False]
+    assert all(math.isnan(r["final_val_loss"]) for r in rows if not r["layernorm"] and r["lr"] == max(settings["lrs"]))
+
+
+def test_retrieval_results_and_chapter_9() -> None:
+    from transformer_lib.experiments.retrieval import RETRIEVAL_MODELS, distance_bins
+
+    results = _benchmark("retrieval.json")
+    _assert_recorded_commit_is_an_ancestor(results)
+    rows, config = results["rows"], results["config"]
+    bins = [list(b) for b in distance_bins(config["length"])]
+    for kind in RETRIEVAL_MODELS:
+        seeds = [r["seed"] for r in rows if r["model"] == kind]
+        assert len(set(seeds)) == len(seeds) >= 3, f"{kind}: {seeds}"
+    for r in rows:
+        assert r["bins"] == bins and len(r["accuracy_by_bin"]) == len(bins)
+        assert all(0 <= a <= 1 for a in r["accuracy_by_bin"])
+        assert r["accuracy"] == pytest.approx(sum(r["accuracy_by_bin"]) / len(bins))
+        assert r["chance"] == 1 / config["n_symbols"] and r["steps"] == config["steps"]  # el mismo presupuesto
+    assert bins[-1][1] == config["length"] - 1 >= 64
+    printed = _checked_output("chapters/09_escalado.ipynb", "results/retrieval.json")
+    assert f"orden: {results['command']}" in printed
+    # La tabla impresa es la del archivo: la exactitud de cada semilla en cada tramo.
+    for j, (lo, hi) in enumerate(bins):
+        line = next(x for x in printed.splitlines() if x.strip().startswith(f"{lo}–{hi} "))
+        numbers = re.findall(r"\d\.\d\d", line)
+        expected = [f"{r['accuracy_by_bin'][j]:.2f}" for kind in ("transformer", "lstm")
+                    for r in rows if r["model"] == kind]
+        assert numbers == expected, (line, expected)
+    # Lo que cuenta el capítulo: el GPT acierta casi siempre en todos los tramos, cerca y lejos.
+    for r in rows:
+        if r["model"] == "transformer":
+            assert min(r["accuracy_by_bin"]) > 0.9
 
 
 def test_ladder_results_and_chapters_6_and_10() -> None:

@@ -1,4 +1,4 @@
-"""LayerNorm o nada en pilas profundas (capítulo 4, §4.6): el modelo, la receta y el barrido.
+"""LayerNorm o nada en pilas profundas (capítulo 4, §4.5): el modelo, la receta y el barrido.
 
 El capítulo 4 compara dónde va LayerNorm (Pre-LN o Post-LN, :mod:`.stability`); aquí la
 pregunta es si hace falta: el mismo GPT Pre-LN de 12 y 24 bloques (d_model = 64) se entrena con
