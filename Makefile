@@ -231,7 +231,7 @@ site-check: $(STAMP)
 # _build/student-env/.
 student-env: $(STAMP)
 	@echo ">> Los cuadernos en el entorno de estudiante (tools/student_env.py)"
-	$(PY) -m tools.student_env --jobs $(JOBS)
+	$(PY) -m tools.student_env --jobs $(JOBS) --first "$(SLOW_FIRST)"
 
 # Las órdenes de cada flujo de .github/classroom/ sobre la solución (todos los puntos) y
 # sobre el cuaderno sin resolver (ningún punto).

@@ -36,6 +36,7 @@ import ast
 import hashlib
 import json
 import os
+import queue
 import re
 import shlex
 import shutil
@@ -227,18 +228,39 @@ def kernel_dir(work: Path, python: Path) -> Path:
 
 
 def execute(
-    python: Path, notebooks: list[Path], homework: bool, jobs: int, jupyter: Path
+    python: Path,
+    notebooks: list[Path],
+    homework: bool,
+    jobs: int,
+    jupyter: Path,
+    first: tuple[str, ...] = (),
 ) -> list[dict]:
-    """Ejecuta los cuadernos en el entorno (``jobs`` procesos a la vez)."""
+    """Ejecuta los cuadernos en el entorno (``jobs`` procesos a la vez, cada uno en un núcleo).
+
+    Los cuadernos cuyo nombre (sin ``.ipynb``) está en ``first`` empiezan antes, en ese orden:
+    con dos a la vez, el último en empezar no debe ser uno largo. Devuelve los informes en el
+    orden de ``notebooks``.
+    """
     env = clean_env()
     env["JUPYTER_PATH"] = str(jupyter)
     runner = ROOT / "tools" / "_student_runner.py"
+    cores = sorted(os.sched_getaffinity(0))
+    free: queue.Queue[int] = queue.Queue()
+    for slot in range(max(1, jobs)):
+        free.put(cores[slot % len(cores)])
 
     def one(path: Path) -> dict:
+        core = free.get()
+        try:
+            return run_one(path, core)
+        finally:
+            free.put(core)
+
+    def run_one(path: Path, core: int) -> dict:
         # El que conduce la ejecución (nbclient) es el Python de las herramientas; el núcleo que
         # ejecuta las celdas es el del entorno de estudiante (kernel_dir): así el cuaderno solo
         # ve lo que instaló el estudiante, y nbclient no tiene que estar en ese entorno.
-        cmd = [sys.executable, "-I", str(runner), "--kernel", KERNEL, str(path)]
+        cmd = [sys.executable, "-I", str(runner), "--kernel", KERNEL, "--cpu", str(core), str(path)]
         # Un borrador se guarda con la ruta de su cuaderno (executed/chapters/…).
         root = DRAFTS if path.is_relative_to(DRAFTS) else ROOT
         cmd[3:3] = ["--homework"] if homework else ["--save", str(EXECUTED), "--root", str(root)]
@@ -252,8 +274,11 @@ def execute(
         print(f"   … {path.relative_to(ROOT)}: {mark} ({result.get('seconds', '?')} s)", flush=True)
         return result
 
+    rank = {name: i for i, name in enumerate(first)}
+    order = sorted(notebooks, key=lambda p: rank.get(p.stem, len(rank)))
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        return list(pool.map(one, notebooks))
+        done = dict(zip(order, pool.map(one, order)))
+    return [done[path] for path in notebooks]
 
 
 def check_import(python: Path, folder: Path) -> str:
@@ -277,6 +302,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m tools.student_env", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--jobs", "-j", type=int, default=2, help="cuadernos en paralelo")
+    parser.add_argument(
+        "--first", default="", help="cuadernos (nombres sin .ipynb) que empiezan antes, en orden"
+    )
     parser.add_argument(
         "notebooks",
         nargs="*",
@@ -310,8 +338,9 @@ def main(argv: list[str] | None = None) -> int:
         check_import(python, paths[0].parent)
         chapters = [p for p in paths if p.parent.name != "tareas"]
         homework = [p for p in paths if p.parent.name == "tareas"]
-        results += execute(python, chapters, False, args.jobs, jupyter)
-        results += execute(python, homework, True, args.jobs, jupyter)
+        first = tuple(args.first.split())
+        results += execute(python, chapters, False, args.jobs, jupyter, first)
+        results += execute(python, homework, True, args.jobs, jupyter, first)
 
     failures = 0
     for result in sorted(results, key=lambda r: r["notebook"]):
