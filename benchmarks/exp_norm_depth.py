@@ -1,10 +1,10 @@
-"""Con LayerNorm o sin normalización en pilas de 12 y 24 bloques (capítulo 4, §4.5).
+"""Con LayerNorm o sin normalización en pilas de 4, 12 y 24 bloques (capítulo 4, §4.5).
 
 El modelo y la receta están en :mod:`transformer_lib.experiments.norm_depth`; este guion
 recorre profundidad × tasa de aprendizaje × semilla × {con LN, sin LN} y guarda cada fila, de
 forma atómica, en ``--out``.
 
-Uso (unos 11 minutos en un núcleo de la CPU de 2 núcleos, con la máquina cargada):
+Uso (unos 14 minutos en un núcleo de la CPU de 2 núcleos, con la máquina cargada):
 
     python benchmarks/exp_norm_depth.py --out results/norm_depth.json
 

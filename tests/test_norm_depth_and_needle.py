@@ -73,7 +73,7 @@ def test_gpt_without_norm_is_the_plain_residual_stack() -> None:
 def test_norm_depth_grid_and_models() -> None:
     runs = list(norm_depth.norm_depth_grid([0, 1, 2], steps=10))
     assert len(runs) == len(norm_depth.DEPTHS) * len(norm_depth.LEARNING_RATES) * 3 * 2
-    assert {r.n_layer for r in runs} == {12, 24} and {r.layernorm for r in runs} == {True, False}
+    assert {12, 24} <= {r.n_layer for r in runs} and {r.layernorm for r in runs} == {True, False}
     assert all(r.steps == 10 for r in runs)
     # Con y sin LN van seguidos y solo difieren en eso.
     for a, b in zip(runs[::2], runs[1::2]):

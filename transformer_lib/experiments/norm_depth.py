@@ -1,7 +1,7 @@
 """LayerNorm o nada en pilas profundas (capítulo 4, §4.5): el modelo, la receta y el barrido.
 
 El capítulo 4 compara dónde va LayerNorm (Pre-LN o Post-LN, :mod:`.stability`); aquí la
-pregunta es si hace falta: el mismo GPT Pre-LN de 12 y 24 bloques (d_model = 64) se entrena con
+pregunta es si hace falta: el mismo GPT Pre-LN de 4, 12 y 24 bloques (d_model = 64) se entrena con
 LayerNorm y sin ninguna normalización (``GPTConfig(norm="none")``: cada normalización, también
 la final, es ``nn.Identity``) en varias tasas de aprendizaje y semillas, sobre los caracteres de
 Don Quijote. ``benchmarks/exp_norm_depth.py`` corre el barrido y lo guarda en
@@ -28,7 +28,7 @@ __all__ = ["NormDepthRun", "norm_depth_model", "norm_depth_config", "train_norm_
            "norm_depth_row", "DEPTHS", "LEARNING_RATES"]
 
 #: Profundidades y tasas de aprendizaje del barrido.
-DEPTHS = (12, 24)
+DEPTHS = (4, 12, 24)
 LEARNING_RATES = (1e-3, 3e-3, 1e-2)
 
 
