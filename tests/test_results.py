@@ -596,11 +596,18 @@ def test_norm_depth_results_and_the_table_of_chapter_4() -> None:
                 expected_cells.append((mean, str(sum(r["diverged"] for r in same)), str(len(same))))
     assert cells == expected_cells
     # Lo que cuenta el capítulo: con LayerNorm ninguna pérdida deja de ser finita y fracasan menos;
-    # sin ella, la tasa más alta da NaN en todas las semillas y profundidades.
+    # sin ella, cada casilla queda por detrás y, con la tasa más alta, la pila menos profunda
+    # entrena y las de 12 y 24 bloques dan NaN en todas las semillas.
     assert all(math.isfinite(r["final_val_loss"]) for r in rows if r["layernorm"])
     failed = {ln: sum(r["diverged"] for r in rows if r["layernorm"] == ln) for ln in (True, False)}
     assert failed[True] < failed[False]
-    assert all(math.isnan(r["final_val_loss"]) for r in rows if not r["layernorm"] and r["lr"] == max(settings["lrs"]))
+    for i in range(0, len(expected_cells), 2):
+        with_ln, without = expected_cells[i][0], expected_cells[i + 1][0]
+        assert without == " nan" or float(without) > float(with_ln), (with_ln, without)
+    top = max(settings["lrs"])
+    for r in rows:
+        if not r["layernorm"] and r["lr"] == top:
+            assert math.isnan(r["final_val_loss"]) == (r["n_layer"] >= 12), r
 
 
 def test_retrieval_results_and_chapter_9() -> None:
