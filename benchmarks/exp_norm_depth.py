@@ -4,7 +4,7 @@ El modelo y la receta están en :mod:`transformer_lib.experiments.norm_depth`; e
 recorre profundidad × tasa de aprendizaje × semilla × {con LN, sin LN} y guarda cada fila, de
 forma atómica, en ``--out``.
 
-Uso (unos 14 minutos en un núcleo de la CPU de 2 núcleos, con la máquina cargada):
+Uso (unos 12 minutos en un núcleo de la CPU de 2 núcleos, con la máquina cargada):
 
     python benchmarks/exp_norm_depth.py --out results/norm_depth.json
 
