@@ -10,8 +10,15 @@ solución debe sacar todos los puntos y el cuaderno sin resolver, ninguno. Adem�
 informe completo del calificador (el paso ``comprobar … || true`` del flujo): la solución
 debe acabar en «¡Tarea completa!» y el cuaderno sin resolver debe llegar a cada ejercicio
 y decir «SIN RESOLVER», sin otros errores ni trazas (así se sabe que, en el entorno de
-estudiante, todo lo anterior al primer ejercicio se ejecuta: ``tools/student_env.py`` ya no
+estudiante, todo lo anterior al primer ejercicio se ejecuta: ``tools/student_env.py`` no
 ejecuta las tareas).
+
+El cuaderno sin resolver que se califica es la **edición para Colab** de la tarea (su
+borrador de ``tools/build_editions.py``, en ``_build/colab-draft/``; una tarea no tiene
+cifras, así que el borrador es ya la edición): lo que descarga y sube a su repositorio quien
+trabaja en Colab. Sus celdas de código son las del cuaderno del repositorio (lo comprueba
+``tests/test_editions.py``), que ejecuta nbval. Así cada tarea se ejecuta dos veces en
+``make test`` y su edición corre en el entorno de estudiante.
 
 Usa el entorno de estudiante de ``tools/student_env.py`` (lo crea si falta).
 
@@ -37,6 +44,7 @@ from pathlib import Path
 import yaml
 
 from coursetools.repo import ROOT
+from tools.build_editions import DRAFTS, write_drafts
 from tools.student_env import WORK, base_env, build_wheel, clean_env, reset
 
 _GIT_REQUIREMENT = re.compile(r"[\"']?(transformer_lib(\[[^\]]*\])?)\s*@\s*git\+[^\s\"']+[\"']?")
@@ -152,7 +160,7 @@ def _grading_env(python: Path) -> dict[str, str]:
     return env
 
 
-def grade(workflow: Path, notebook: Path, python: Path) -> tuple[int, int, list[str], str]:
+def grade(workflow: Path, notebook: Path, python: Path) -> tuple[int, int, list[str], str, float]:
     """Califica ``notebook`` con las órdenes de ``workflow`` (sin las de instalación).
 
     Parámetros:
@@ -161,8 +169,9 @@ def grade(workflow: Path, notebook: Path, python: Path) -> tuple[int, int, list[
         python: Python del entorno donde ya se ejecutó ``install``.
 
     Devuelve:
-        (puntos, máximo, detalle por calificador, informe de los pasos que no instalan).
+        (puntos, máximo, detalle por calificador, informe de los pasos que no instalan, segundos).
     """
+    start = time.perf_counter()
     runs, graders = workflow_plan(workflow)
     target = _NOTEBOOK.search(" ".join(c for _, c, _, _ in graders))
     if target is None:
@@ -184,7 +193,7 @@ def grade(workflow: Path, notebook: Path, python: Path) -> tuple[int, int, list[
             ok = _shell(command, repo, env, timeout)[0]
             points += max_score if ok else 0
             details.append(f"{name}: {max_score if ok else 0}/{max_score}")
-    return points, total, details, report
+    return points, total, details, report, time.perf_counter() - start
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -204,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     wheel = build_wheel(WORK / "wheel")
     python, base = base_env(WORK)
+    sources = [ROOT / "chapters" / "tareas" / f"{w.stem}.ipynb" for w in workflows]
+    editions = {p.stem: p for p in write_drafts(DRAFTS, [p for p in sources if p.exists()])}
     # Los flujos con las mismas órdenes de instalación comparten una instalación; después
     # se califican sus cuadernos en paralelo.
     groups: dict[tuple[str, ...], list[Path]] = {}
@@ -220,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
             name = workflow.stem
             cases += [
                 (workflow, "solución", ROOT / "instructor" / "tareas" / f"{name}.ipynb", True),
-                (workflow, "sin resolver", ROOT / "chapters" / "tareas" / f"{name}.ipynb", False),
+                (workflow, "sin resolver, edición de Colab",
+                 editions.get(name, ROOT / "chapters" / "tareas" / f"{name}.ipynb"), False),
             ]
         missing = [c for c in cases if not c[2].exists()]
         for workflow, label, notebook, _ in missing:
@@ -235,11 +247,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
             results = list(pool.map(lambda c: grade(c[0], c[2], python), cases))
-        for (workflow, label, _, solved), (points, total, details, report) in zip(cases, results):
+        for (workflow, label, _, solved), (points, total, details, report, seconds) in zip(
+            cases, results
+        ):
             problems = report_problems(workflow.stem, report, solved)
             ok = total > 0 and points == (total if solved else 0) and not problems
             failures += not ok
-            print(f"  {'✓' if ok else '✗'} {workflow.stem} ({label}): {points}/{total} puntos")
+            mark = "✓" if ok else "✗"
+            print(f"  {mark} {workflow.stem} ({label}): {points}/{total} puntos ({seconds:.0f} s)")
             if not ok:
                 for detail in details + problems:
                     print(f"      - {detail}")

@@ -12,8 +12,11 @@
 4. Ejecuta con nbclient, dentro de ese entorno, la edición para Colab de cada cuaderno del
    libro: el borrador de ``tools/build_editions.py`` (``_build/colab-draft/``), que es el
    cuaderno con la prosa ya traducida y las mismas celdas de código; la edición final solo
-   le añade las cifras. Cada capítulo se ejecuta entero y cada tarea hasta su primer
-   ejercicio sin resolver (``NotImplementedError``). Una dependencia que falta
+   le añade las cifras. Cada capítulo se ejecuta entero, con los dos hilos de PyTorch de
+   Colab, y sus celdas verificadas se comparan como en nbval (``tools/_student_runner.py``).
+   Las ediciones de las tareas las ejecuta y califica ``tools/classroom_check.py`` en este
+   mismo entorno; si se nombran aquí, una tarea se ejecuta hasta su primer ejercicio sin
+   resolver (``NotImplementedError``). Una dependencia que falta
    (``ModuleNotFoundError``) o cualquier otro error hace fallar la prueba. Cada borrador se
    ejecuta en su carpeta de ``_build/colab-draft/``: ``find_results`` sube desde ahí hasta los
    ``results/`` del repositorio, como desde ``chapters/``.
@@ -26,7 +29,7 @@ Uso::
 
     python -m tools.student_env [--jobs 2] [CUADERNO ...]
 
-Sin cuadernos, escribe los borradores de las ediciones y los ejecuta todos.
+Sin cuadernos, escribe los borradores de las ediciones y ejecuta los de los capítulos.
 """
 
 from __future__ import annotations
@@ -309,14 +312,16 @@ def main(argv: list[str] | None = None) -> int:
         "notebooks",
         nargs="*",
         type=Path,
-        help="por defecto, la edición (el borrador) de cada capítulo y tarea del libro",
+        help="por defecto, la edición (el borrador) de cada capítulo del libro",
     )
     args = parser.parse_args(argv)
     start = time.perf_counter()
     notebooks = [p.resolve() for p in args.notebooks]
     if not notebooks:
         print(">> Borradores de las ediciones (tools/build_editions.py --draft-only)", flush=True)
-        notebooks = write_drafts(DRAFTS)
+        # Las ediciones de las tareas las ejecuta y califica make classroom en este mismo entorno
+        # (tools/classroom_check.py): aquí serían una tercera ejecución de cada tarea.
+        notebooks = [p for p in write_drafts(DRAFTS) if p.parent.name != "tareas"]
 
     print(">> Rueda de transformer_lib", flush=True)
     fingerprint = package_fingerprint()
