@@ -10,16 +10,14 @@ mismo presupuesto, y se mide la exactitud en cada tramo de distancias sobre secu
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .._checks import check_int
 from ..data.needle import make_needle_batch, needle_vocab_size
-from ..scaling.long_range import recall_model
+from ..scaling.long_range import fit_answers, recall_model
 
 __all__ = ["RETRIEVAL_MODELS", "RetrievalConfig", "distance_bins", "train_retrieval"]
 
@@ -86,19 +84,14 @@ def train_retrieval(kind: str, seed: int, config: RetrievalConfig | None = None)
     config = config or RetrievalConfig()
     torch.manual_seed(seed)
     model = recall_model(kind, needle_vocab_size(config.n_symbols), config.length, config.d_model, config.layers)
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.0)
     gen = torch.Generator().manual_seed(1000 + seed)
-    t0 = time.perf_counter()
-    for step in range(config.steps):
-        for group in opt.param_groups:  # calentamiento lineal corto
-            group["lr"] = config.lr * min(1.0, (step + 1) / 100)
+    last = torch.full((config.batch_size,), config.length - 1)  # la pregunta, al final
+
+    def batch() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         x, _, answer = make_needle_batch(config.batch_size, config.length, config.n_symbols, gen)
-        loss = F.cross_entropy(_answer_logits(model, x), answer)  # solo la posición de Q
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-    seconds = time.perf_counter() - t0
+        return x, last, answer
+
+    final_loss, seconds = fit_answers(model, batch, config.steps, config.lr)
     model.eval()
     test_gen = torch.Generator().manual_seed(10_000 + seed)
     bins = distance_bins(config.length)
@@ -111,5 +104,5 @@ def train_retrieval(kind: str, seed: int, config: RetrievalConfig | None = None)
             accuracy.append(float((_answer_logits(model, x).argmax(-1) == answer).float().mean()))
     return {"model": kind, "seed": seed, "bins": [list(b) for b in bins], "accuracy_by_bin": accuracy,
             "accuracy": sum(accuracy) / len(accuracy), "chance": 1 / config.n_symbols,
-            "params": sum(p.numel() for p in model.parameters()), "final_train_loss": round(loss.item(), 4),
+            "params": sum(p.numel() for p in model.parameters()), "final_train_loss": round(final_loss, 4),
             "steps": config.steps, "train_seconds": round(seconds, 1)}

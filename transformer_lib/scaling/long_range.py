@@ -17,6 +17,7 @@ completa la corre ``benchmarks/exp_long_range.py``.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
@@ -25,7 +26,7 @@ from torch import nn
 
 from ..models import GPT, GPTConfig
 
-__all__ = ["RECALL_MODELS", "RecallConfig", "recall_length", "make_recall_batch", "RecurrentLM", "recall_model", "train_recall"]
+__all__ = ["RECALL_MODELS", "RecallConfig", "recall_length", "make_recall_batch", "RecurrentLM", "recall_model", "fit_answers", "train_recall"]
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,42 @@ def _logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return out[0] if isinstance(out, tuple) else out  # (B, T, V)
 
 
+def fit_answers(model: nn.Module, batches: Callable[[], tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
+                steps: int, lr: float) -> tuple[float, float]:
+    """Entrena ``model`` solo en la posición de la pregunta de cada secuencia.
+
+    AdamW sin decaimiento de pesos, ``lr`` con 100 pasos de calentamiento lineal y recorte del
+    gradiente a norma 1. Lo usan la tarea de la distancia fija (:func:`train_recall`) y la de la
+    aguja (:mod:`transformer_lib.experiments.retrieval`).
+
+    Parámetros:
+        model: un modelo de :func:`recall_model`.
+        batches: devuelve un lote nuevo ``(x, qpos, answer)`` en cada llamada.
+        steps: pasos de entrenamiento.
+        lr: tasa de aprendizaje tras el calentamiento.
+
+    Devuelve:
+        ``(pérdida del último lote, segundos)``.
+
+    Formas:
+        x: (B, T); qpos, answer: (B,).
+    """
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    t0 = time.perf_counter()
+    loss = torch.tensor(float("nan"))
+    for step in range(steps):
+        for group in opt.param_groups:  # calentamiento lineal corto
+            group["lr"] = lr * min(1.0, (step + 1) / 100)
+        x, qpos, answer = batches()
+        rows = torch.arange(x.shape[0])
+        loss = F.cross_entropy(_logits(model, x)[rows, qpos], answer)  # solo la posición de Q
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+    return loss.item(), time.perf_counter() - t0
+
+
 def train_recall(kind: str, k: int, seed: int, config: RecallConfig | None = None) -> dict:
     """Entrena ``kind`` (uno de :data:`RECALL_MODELS`) en la distancia ``k`` y mide su exactitud.
 
@@ -150,20 +187,10 @@ def train_recall(kind: str, k: int, seed: int, config: RecallConfig | None = Non
     torch.manual_seed(seed)
     vocab = config.n_symbols + 2
     model = recall_model(kind, vocab, recall_length(k), config.d_model, config.layers)
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.0)
     gen = torch.Generator().manual_seed(1000 + seed)
     rows = torch.arange(config.batch_size)
-    t0 = time.perf_counter()
-    for step in range(config.steps):
-        for group in opt.param_groups:  # calentamiento lineal corto
-            group["lr"] = config.lr * min(1.0, (step + 1) / 100)
-        x, qpos, answer = make_recall_batch(k, config.batch_size, config.n_symbols, gen)
-        loss = F.cross_entropy(_logits(model, x)[rows, qpos], answer)  # solo la posición de Q
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-    seconds = time.perf_counter() - t0
+    final_loss, seconds = fit_answers(
+        model, lambda: make_recall_batch(k, config.batch_size, config.n_symbols, gen), config.steps, config.lr)
     model.eval()
     test_gen = torch.Generator().manual_seed(10_000 + seed)
     correct = 0
@@ -174,5 +201,5 @@ def train_recall(kind: str, k: int, seed: int, config: RecallConfig | None = Non
     return {"model": kind, "k": k, "seed": seed,
             "accuracy": correct / (config.eval_batches * config.batch_size),
             "chance": 1 / config.n_symbols, "params": sum(p.numel() for p in model.parameters()),
-            "final_train_loss": round(loss.item(), 4), "steps": config.steps,
+            "final_train_loss": round(final_loss, 4), "steps": config.steps,
             "batch_size": config.batch_size, "train_seconds": round(seconds, 1)}
