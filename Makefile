@@ -161,9 +161,13 @@ hygiene: $(STAMP)
 	@echo ">> Higiene de los cuadernos (sin salidas, celda de Colab, etiquetas…)"
 	$(PY) -m tools.check_notebooks
 
+# Las pruebas que lanzan varios procesos que se esperan entre sí (marca `procesos`: torchrun,
+# gloo) van aparte y de una en una: junto a otras, en dos núcleos, cada una tardaba tres veces más.
 unit: $(STAMP)
 	@echo ">> Pruebas unitarias"
-	MPLBACKEND=Agg $(PY) -m pytest tests -n $(JOBS) $(PYTEST_ARGS)
+	MPLBACKEND=Agg $(PY) -m pytest tests -n $(JOBS) -m "not procesos" $(PYTEST_ARGS)
+	@echo ">> Pruebas unitarias con varios procesos, de una en una"
+	MPLBACKEND=Agg $(PY) -m pytest tests -m procesos $(PYTEST_ARGS)
 
 # nbval ejecuta cada cuaderno en su propio núcleo y compara solo las celdas marcadas con
 # `# NBVAL_CHECK_OUTPUT` (--nbval-lax). --dist loadscope mantiene juntas las celdas de un

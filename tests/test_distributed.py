@@ -123,6 +123,7 @@ def test_grad_accumulation_in_one_process_is_the_same_run(reference):
     _assert_same_run(reference, [_tiny_run(2)], accum=2)
 
 
+@pytest.mark.procesos
 def test_two_processes_give_the_single_process_run(tmp_path, reference, capsys):
     _torchrun(2, tmp_path, cli=True)
     ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in range(2)]
@@ -146,6 +147,7 @@ def test_two_processes_give_the_single_process_run(tmp_path, reference, capsys):
     assert summary["train_loss"] == pytest.approx(single["train_loss"], abs=2e-4)
 
 
+@pytest.mark.procesos
 def test_four_processes_give_the_single_process_run(tmp_path, reference):
     _torchrun(4, tmp_path)
     ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in range(4)]
@@ -174,6 +176,7 @@ def test_broken_launch_gives_spanish_error_without_waiting(monkeypatch, env, mat
     assert not torch.distributed.is_initialized()
 
 
+@pytest.mark.procesos
 def test_processes_that_never_arrive_give_an_error_not_a_hang(monkeypatch):
     """Un proceso 1 de 2 sin nadie al otro lado: error en español al cabo del límite."""
     for name, value in {"WORLD_SIZE": "2", "RANK": "1", "LOCAL_RANK": "1", "MASTER_ADDR": "127.0.0.1",

@@ -40,6 +40,7 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+@pytest.mark.procesos
 def test_dry_run_runs_every_step_on_cpu(tmp_path: Path) -> None:
     out = tmp_path / "dry.json"
     before = _children_cpu()

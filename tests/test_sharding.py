@@ -44,6 +44,7 @@ def _torchrun(*args: str) -> subprocess.CompletedProcess:
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.procesos
 def test_fsdp2_on_two_gloo_processes_is_the_single_process_run():
     reference = run_sharded(steps=4)
     assert reference["params_local"] == reference["params_total"] and not reference["sharded"]
@@ -57,6 +58,7 @@ def test_fsdp2_on_two_gloo_processes_is_the_single_process_run():
     assert sharded["losses"] == pytest.approx(reference["losses"], abs=1e-5)
 
 
+@pytest.mark.procesos
 def test_fsdp2_batch_that_does_not_split_gets_a_spanish_error():
     proc = _torchrun("--batch-size", "7")
     assert proc.returncode != 0
