@@ -3,11 +3,11 @@
 #   make book      crea el entorno si hace falta, ejecuta los cuadernos y construye el
 #                  sitio en _build/html/ (abre _build/html/index.html).
 #   make test      lint (ruff y actionlint) + pruebas unitarias + nbval sobre todos los
-#                  cuadernos + higiene + libro con avisos como errores + el sitio en
-#                  Chromium sin red + los cuadernos en un entorno de estudiante (como
-#                  Colab) + la calificación de Classroom emulada.
+#                  cuadernos (los capítulos, en un entorno de estudiante como el de Colab)
+#                  + higiene + libro con avisos como errores + el sitio en Chromium sin
+#                  red + la calificación de Classroom emulada.
 #   make site-check     solo la prueba del sitio en Chromium (tras make book).
-#   make student-env    solo los cuadernos en el entorno de estudiante.
+#   make student-env    solo nbval sobre los capítulos en el entorno de estudiante.
 #   make classroom      solo la calificación de Classroom emulada.
 #   make test-gpu  nbval exigiendo GPU: las celdas `requires-gpu` se ejecutan y, si no
 #                  hay GPU CUDA, fallan en lugar de saltarse.
@@ -128,9 +128,8 @@ book: $(STAMP) caches vendor
 # Pruebas
 # Pasos de `make test`, en este orden; al final se imprime lo que tardó cada uno (también
 # en $(TIMES)). student-env va antes que book-check: el libro toma las salidas de los
-# capítulos que el entorno de estudiante acaba de ejecutar (tools/execute_notebooks.py
-# --from), así que cada cuaderno se ejecuta dos veces, no tres: nbval y el entorno de
-# estudiante.
+# capítulos que nbval acaba de ejecutar en el entorno de estudiante (tools/execute_notebooks.py
+# --from), así que cada capítulo se ejecuta una vez y cada tarea dos (nbval y Classroom).
 TEST_STEPS := venv lint workflows hygiene unit nbval student-env book-check html-check \
               site-check classroom
 TIMES      := $(BUILD)/tiempos-make-test.txt
@@ -181,12 +180,16 @@ NBVAL = $(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=$(C
 SLOW_FIRST := 10_idea_clave tarea_03_bloque_gpt 07_encoder_decoder 04_layernorm \
               09b_leyes_de_escalado 09a_paralelismo_de_datos 08_mascara_causal
 SLOW_PATTERNS = $(foreach name,$(SLOW_FIRST),%/$(name).ipynb)
-NBVAL_ORDER = $(foreach pattern,$(SLOW_PATTERNS),$(filter $(pattern),$(NOTEBOOKS))) \
-              $(filter-out $(SLOW_PATTERNS),$(NOTEBOOKS))
+# Los capítulos (chapters/*.ipynb) los ejecuta nbval en el entorno de estudiante (make
+# student-env, sobre su edición para Colab); aquí, el resto: las tareas y sus soluciones.
+CHAPTERS = $(filter-out chapters/tareas/%,$(filter chapters/%,$(NOTEBOOKS)))
+NBVAL_NOTEBOOKS = $(filter-out $(CHAPTERS),$(NOTEBOOKS))
+NBVAL_ORDER = $(foreach pattern,$(SLOW_PATTERNS),$(filter $(pattern),$(NBVAL_NOTEBOOKS))) \
+              $(filter-out $(SLOW_PATTERNS),$(NBVAL_NOTEBOOKS))
 
 nbval: $(STAMP)
-	@if [ -z "$(strip $(NOTEBOOKS))" ]; then echo "No hay cuadernos que validar."; exit 1; fi
-	@echo ">> nbval sobre $(words $(NOTEBOOKS)) cuadernos"
+	@if [ -z "$(strip $(NBVAL_NOTEBOOKS))" ]; then echo "No hay cuadernos que validar."; exit 1; fi
+	@echo ">> nbval sobre $(words $(NBVAL_NOTEBOOKS)) cuadernos (los $(words $(CHAPTERS)) capítulos, en make student-env)"
 	$(NBVAL) --no-loadscope-reorder $(NBVAL_ORDER)
 
 test-gpu: $(STAMP)
@@ -229,13 +232,13 @@ site-check: $(STAMP)
 	$(PY) -m tools.browser_check $(BUILD)/html --screenshots $(BUILD)/screenshots \
 	  --editions $(BUILD)/colab
 
-# La edición para Colab de cada cuaderno (su borrador, sin las cifras) en un entorno nuevo con
-# solo torch, lo que Colab trae y lo que instala su celda de Colab (la rueda local): los
-# capítulos enteros, las tareas hasta su primer ejercicio. El entorno base se guarda en
-# _build/student-env/.
+# nbval sobre la edición para Colab de cada capítulo (su borrador, sin las cifras) en un entorno
+# nuevo con solo torch, lo que Colab trae y lo que instala su celda de Colab (la rueda local),
+# con los dos hilos de Colab: es la ejecución de nbval de los capítulos, y sus salidas van al
+# libro (tools/nbval_record.py). El entorno base se guarda en _build/student-env/.
 student-env: $(STAMP)
-	@echo ">> Los cuadernos en el entorno de estudiante (tools/student_env.py)"
-	$(PY) -m tools.student_env --jobs $(JOBS) --first "$(SLOW_FIRST)"
+	@echo ">> nbval sobre los capítulos en el entorno de estudiante (tools/student_env.py)"
+	$(PY) -m tools.student_env --jobs $(JOBS) --first "$(SLOW_FIRST)" $(CHAPTERS)
 
 # Las órdenes de cada flujo de .github/classroom/ sobre la solución (todos los puntos) y
 # sobre el cuaderno sin resolver (ningún punto).

@@ -8,10 +8,7 @@ piezas sin construir nada.
 from __future__ import annotations
 
 import io
-import json
 import re
-import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
@@ -298,30 +295,6 @@ def test_package_fingerprint_follows_the_code(tmp_path):
     assert len(before) == 64 and before == execute_notebooks.package_fingerprint(tmp_path)
     (tmp_path / "transformer_lib" / "a.py").write_text("x = 2\n")
     assert execute_notebooks.package_fingerprint(tmp_path) != before
-
-
-def test_student_runner_saves_a_whole_chapter_with_its_outputs(tmp_path):
-    """El ejecutor del entorno de estudiante (aquí con el núcleo de las pruebas) guarda el
-    capítulo ejecutado entero; una tarea que para en su ejercicio, no."""
-    nb = nbformat.v4.new_notebook(
-        cells=[nbformat.v4.new_code_cell("print(6 * 7)"), nbformat.v4.new_markdown_cell("fin")]
-    )
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    path = tmp_path / "capitulo.ipynb"
-    nbformat.write(nb, path)
-    runner = ROOT / "tools" / "_student_runner.py"
-    save = tmp_path / "ejecutados"
-    cmd = [sys.executable, "-I", str(runner), "--kernel", "python3", "--save", str(save),
-           "--root", str(tmp_path), str(path)]  # fmt: skip
-    done = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=120)
-    assert json.loads(done.stdout.splitlines()[-1])["ok"], done.stdout + done.stderr
-    saved = nbformat.read(save / "capitulo.ipynb", as_version=4)
-    assert saved.cells[0].outputs[0].text == "42\n"
-    assert "execution" not in saved.cells[0].metadata  # sin tiempos: la clave no cambia
-    assert saved.metadata["student_env"]["seconds"] >= 0
-    subprocess.run([*cmd[:3], "--homework", *cmd[3:]], capture_output=True, cwd=tmp_path,
-                   timeout=120, check=True)  # fmt: skip
-    assert sorted(p.name for p in save.iterdir()) == ["capitulo.ipynb"]
 
 
 # --- Classroom ------------------------------------------------------------------------------

@@ -11,8 +11,9 @@ Uso::
     python -m tools.save_checked_outputs chapters/03_residuales.ipynb [...]
     python -m tools.save_checked_outputs --clean chapters/*.ipynb
 
-Ejecuta cada cuaderno en un núcleo nuevo (con un hilo de PyTorch, como en ``make test``)
-y reescribe solo las celdas marcadas. nbval solo compara una celda que tenga contador de
+Ejecuta cada cuaderno en un núcleo nuevo, con los hilos de PyTorch con que lo compara
+``make test`` (:func:`threads_for`: los dos de Colab en un capítulo, que nbval ejecuta en el
+entorno de estudiante; uno en una tarea o una solución), y reescribe solo las celdas marcadas. nbval solo compara una celda que tenga contador de
 ejecución, así que las marcadas guardan ``execution_count = 1``. Con ``--clean`` no
 ejecuta nada: quita salidas y contadores de las demás celdas (lo usa el gancho de
 pre-commit después de ``nbstripout --keep-count``, que respeta ``keep_output``). Si una celda marcada produce algo que no es texto
@@ -32,6 +33,17 @@ from nbclient import NotebookClient
 MARK = "# NBVAL_CHECK_OUTPUT"
 
 
+def threads_for(path: Path) -> int:
+    """Hilos de PyTorch con que ``make test`` ejecuta ``path`` en nbval.
+
+    Los capítulos (``chapters/*.ipynb``) corren en el entorno de estudiante con los de Colab
+    (``make student-env``); las tareas y sus soluciones, con uno (``make nbval``).
+    """
+    from tools.student_env import COLAB_THREADS
+
+    return COLAB_THREADS if path.resolve().parent.name == "chapters" else 1
+
+
 def save_outputs(path: Path, timeout: int = 300) -> int:
     """Ejecuta ``ruta`` y guarda las salidas de sus celdas marcadas; devuelve cuántas."""
     original = nbformat.read(path, as_version=4)
@@ -39,8 +51,9 @@ def save_outputs(path: Path, timeout: int = 300) -> int:
     for cell in executed.cells:  # el libro no ejecuta las celdas de GPU; nbval las salta
         if "requires-gpu" in cell.get("metadata", {}).get("tags", []):
             cell.source = "pass"
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads_for(path)), "OMP_WAIT_POLICY": "PASSIVE"}
     NotebookClient(executed, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+                   resources={"metadata": {"path": str(path.parent)}}).execute(env=env)
     checked = 0
     for cell, done in zip(original.cells, executed.cells):
         if cell.cell_type != "code":
@@ -90,7 +103,6 @@ def main(argv: list[str]) -> int:
             if clean_outputs(Path(name)):
                 print(f"{name}: salidas y contadores quitados")
         return 0
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("TQDM_DISABLE", "1")
     for name in argv:
         path = Path(name).resolve()

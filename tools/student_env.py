@@ -9,27 +9,29 @@
    la rueda local en lugar de la URL de git (los extras, como ``[tareas]``, se respetan).
    Antes de cada instalación el entorno vuelve a su estado base, así que un extra
    instalado para las tareas nunca tapa una dependencia que le falte al paquete sin extras.
-4. Ejecuta con nbclient, dentro de ese entorno, la edición para Colab de cada cuaderno del
+4. Ejecuta **nbval**, dentro de ese entorno, sobre la edición para Colab de cada capítulo del
    libro: el borrador de ``tools/build_editions.py`` (``_build/colab-draft/``), que es el
    cuaderno con la prosa ya traducida y las mismas celdas de código; la edición final solo
-   le añade las cifras. Cada capítulo se ejecuta entero, con los dos hilos de PyTorch de
-   Colab, y sus celdas verificadas se comparan como en nbval (``tools/_student_runner.py``).
-   Las ediciones de las tareas las ejecuta y califica ``tools/classroom_check.py`` en este
-   mismo entorno; si se nombran aquí, una tarea se ejecuta hasta su primer ejercicio sin
-   resolver (``NotImplementedError``). Una dependencia que falta
-   (``ModuleNotFoundError``) o cualquier otro error hace fallar la prueba. Cada borrador se
-   ejecuta en su carpeta de ``_build/colab-draft/``: ``find_results`` sube desde ahí hasta los
-   ``results/`` del repositorio, como desde ``chapters/``.
-5. Guarda cada capítulo ejecutado en ``_build/student-env/executed/`` (las mismas rutas) con la
-   huella de transformer_lib: ``make test`` construye el libro con esas salidas
-   (``tools/execute_notebooks.py --from``; las celdas de código son las del capítulo, así que
-   la clave de la caché es la misma) y escribe las cifras de la edición desde ellas.
+   le añade las cifras. Es la ejecución de nbval de los capítulos en ``make test`` (``make
+   nbval`` ejecuta las tareas y sus soluciones): las celdas corren en el núcleo ``estudiante``
+   (el Python del entorno), con los dos hilos de PyTorch de Colab, y sus celdas verificadas
+   se comparan con la salida guardada. Una dependencia que falta (``ModuleNotFoundError``),
+   cualquier otro error o una cifra verificada que cambie con los hilos hacen fallar la
+   prueba. Las ediciones de las tareas las ejecuta y califica ``tools/classroom_check.py``
+   en este mismo entorno. Cada borrador se ejecuta en su carpeta de ``_build/colab-draft/``:
+   ``find_results`` sube desde ahí hasta los ``results/`` del repositorio, como desde
+   ``chapters/``.
+5. ``tools/nbval_record.py`` guarda cada capítulo que pasó nbval entero en
+   ``_build/student-env/executed/`` (las mismas rutas) con la huella de transformer_lib:
+   ``make test`` construye el libro con esas salidas (``tools/execute_notebooks.py --from``;
+   las celdas de código son las del capítulo, así que la clave de la caché es la misma) y
+   escribe las cifras de la edición desde ellas.
 
 Uso::
 
-    python -m tools.student_env [--jobs 2] [CUADERNO ...]
+    python -m tools.student_env [--jobs 2] [--first "10_idea_clave …"] [CAPÍTULO ...]
 
-Sin cuadernos, escribe los borradores de las ediciones y ejecuta los de los capítulos.
+Sin capítulos, escribe los borradores de las ediciones y ejecuta los de todos.
 """
 
 from __future__ import annotations
@@ -39,7 +41,6 @@ import ast
 import hashlib
 import json
 import os
-import queue
 import re
 import shlex
 import shutil
@@ -47,13 +48,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from coursetools.repo import ROOT
 from tools import uv_install
 from tools.build_editions import DRAFTS, record_drafts, write_drafts
 from tools.execute_notebooks import FINGERPRINT_FILE, package_fingerprint
+from tools.nbval_record import METADATA_KEY
 
 #: Lo que Colab trae instalado y usan los cuadernos (además de torch). Las versiones
 #: salen de constraints.txt cuando está allí; si no, pip elige.
@@ -140,8 +141,8 @@ def clean_env() -> dict[str, str]:
     """Entorno del proceso sin nada que haga ver el repositorio o el .venv del curso."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    # Los hilos de Colab (dos), no el único hilo de nbval: así las celdas verificadas se
-    # comprueban con los dos (tools/_student_runner.py). Con la espera pasiva, dos cuadernos
+    # Los hilos de Colab (dos), no el único hilo de make: así nbval compara las celdas
+    # verificadas de los capítulos con los dos (run_nbval). Con la espera pasiva, dos cuadernos
     # a la vez en dos núcleos no se estorban (con la activa, cada paso tarda varias veces más).
     env["OMP_NUM_THREADS"] = str(COLAB_THREADS)
     env["OMP_WAIT_POLICY"] = "PASSIVE"
@@ -230,58 +231,27 @@ def kernel_dir(work: Path, python: Path) -> Path:
     return folder
 
 
-def execute(
-    python: Path,
-    notebooks: list[Path],
-    homework: bool,
-    jobs: int,
-    jupyter: Path,
-    first: tuple[str, ...] = (),
-) -> list[dict]:
-    """Ejecuta los cuadernos en el entorno (``jobs`` procesos a la vez, cada uno en un núcleo).
+def run_nbval(notebooks: list[Path], jobs: int, jupyter: Path, timeout: int = 180) -> int:
+    """nbval sobre ``notebooks`` con el núcleo del entorno de estudiante; devuelve su código de salida.
 
-    Los cuadernos cuyo nombre (sin ``.ipynb``) está en ``first`` empiezan antes, en ese orden:
-    con dos a la vez, el último en empezar no debe ser uno largo. Devuelve los informes en el
-    orden de ``notebooks``.
+    Es la ejecución de nbval de los capítulos en ``make test``: cada cuaderno corre en el núcleo
+    ``estudiante`` (el Python del entorno, con solo lo que instaló su celda de Colab), con los dos
+    hilos de Colab y atado a un núcleo de la CPU (``--pin-workers``), y sus celdas verificadas
+    se comparan con la salida guardada (``--nbval-lax``). ``tools/nbval_record.py`` guarda en
+    :data:`EXECUTED` cada cuaderno que pasó entero. Los que están en ``notebooks`` se ejecutan en
+    ese orden (el primero, el más largo: con dos a la vez, el último no debe ser uno largo).
     """
     env = clean_env()
     env["JUPYTER_PATH"] = str(jupyter)
-    runner = ROOT / "tools" / "_student_runner.py"
-    cores = sorted(os.sched_getaffinity(0))
-    free: queue.Queue[int] = queue.Queue()
-    for slot in range(max(1, jobs)):
-        free.put(cores[slot % len(cores)])
-
-    def one(path: Path) -> dict:
-        core = free.get()
-        try:
-            return run_one(path, core)
-        finally:
-            free.put(core)
-
-    def run_one(path: Path, core: int) -> dict:
-        # El que conduce la ejecución (nbclient) es el Python de las herramientas; el núcleo que
-        # ejecuta las celdas es el del entorno de estudiante (kernel_dir): así el cuaderno solo
-        # ve lo que instaló el estudiante, y nbclient no tiene que estar en ese entorno.
-        cmd = [sys.executable, "-I", str(runner), "--kernel", KERNEL, "--cpu", str(core), str(path)]
-        # Un borrador se guarda con la ruta de su cuaderno (executed/chapters/…).
-        root = DRAFTS if path.is_relative_to(DRAFTS) else ROOT
-        cmd[3:3] = ["--homework"] if homework else ["--save", str(EXECUTED), "--root", str(root)]
-        done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=path.parent)
-        lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-        if lines:
-            result = json.loads(lines[-1])
-        else:
-            result = {"notebook": str(path), "ok": False, "error": done.stderr.strip()[-500:]}
-        mark = "terminado" if result.get("ok") else "FALLA"
-        print(f"   … {path.relative_to(ROOT)}: {mark} ({result.get('seconds', '?')} s)", flush=True)
-        return result
-
-    rank = {name: i for i, name in enumerate(first)}
-    order = sorted(notebooks, key=lambda p: rank.get(p.stem, len(rank)))
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        done = dict(zip(order, pool.map(one, order)))
-    return [done[path] for path in notebooks]
+    cmd = [
+        sys.executable, "-m", "pytest", "-p", "tools.nbval_record",
+        "--record-executed", str(EXECUTED), "--record-root", str(DRAFTS), "--pin-workers",
+        "--nbval-lax", "--nbval-kernel-name", KERNEL, f"--nbval-cell-timeout={timeout}",
+        "-n", str(max(1, jobs)), "--dist", "loadscope", "--no-loadscope-reorder",
+        "-p", "no:cacheprovider", *map(str, notebooks),
+    ]  # fmt: skip
+    print("   $", " ".join(shlex.quote(c) for c in cmd), flush=True)
+    return subprocess.run(cmd, env=env, cwd=ROOT).returncode
 
 
 def check_import(python: Path, folder: Path) -> str:
@@ -312,16 +282,15 @@ def main(argv: list[str] | None = None) -> int:
         "notebooks",
         nargs="*",
         type=Path,
-        help="por defecto, la edición (el borrador) de cada capítulo del libro",
+        help="capítulos del libro (por defecto, todos): se ejecuta el borrador de su edición",
     )
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    notebooks = [p.resolve() for p in args.notebooks]
-    if not notebooks:
-        print(">> Borradores de las ediciones (tools/build_editions.py --draft-only)", flush=True)
-        # Las ediciones de las tareas las ejecuta y califica make classroom en este mismo entorno
-        # (tools/classroom_check.py): aquí serían una tercera ejecución de cada tarea.
-        notebooks = [p for p in write_drafts(DRAFTS) if p.parent.name != "tareas"]
+    print(">> Borradores de las ediciones (tools/build_editions.py)", flush=True)
+    # Las ediciones de las tareas las ejecuta y califica make classroom en este mismo entorno
+    # (tools/classroom_check.py): aquí serían una tercera ejecución de cada tarea.
+    wanted = [p.resolve() for p in args.notebooks] or None
+    notebooks = [p for p in write_drafts(DRAFTS, wanted) if p.parent.name != "tareas"]
 
     print(">> Rueda de transformer_lib", flush=True)
     fingerprint = package_fingerprint()
@@ -335,36 +304,33 @@ def main(argv: list[str] | None = None) -> int:
     groups: dict[tuple[str, ...], list[Path]] = {}
     for path in notebooks:
         groups.setdefault(tuple(colab_install_args(path)), []).append(path)
-    results: list[dict] = []
+    rank = {name: i for i, name in enumerate(args.first.split())}
+    status = 0
     for install_args, paths in groups.items():
         print(f">> pip {' '.join(install_args)}  →  {len(paths)} cuaderno(s)", flush=True)
         reset(python, base)
         _run([str(python), "-m", "pip", *local_args(list(install_args), wheel)], env=clean_env())
         check_import(python, paths[0].parent)
-        chapters = [p for p in paths if p.parent.name != "tareas"]
-        homework = [p for p in paths if p.parent.name == "tareas"]
-        first = tuple(args.first.split())
-        results += execute(python, chapters, False, args.jobs, jupyter, first)
-        results += execute(python, homework, True, args.jobs, jupyter, first)
+        order = sorted(paths, key=lambda p: rank.get(p.stem, len(rank)))
+        status = run_nbval(order, args.jobs, jupyter) or status
 
-    failures = 0
-    for result in sorted(results, key=lambda r: r["notebook"]):
-        name = Path(result["notebook"]).relative_to(ROOT)
-        if result.get("ok"):
-            stop = result.get("stopped_at")
-            where = f", hasta el ejercicio de la celda {stop}" if stop is not None else ""
-            print(f"  ✓ {name} ({result['seconds']} s, {result['cells']} celdas{where})")
+    ran = []
+    for path in notebooks:
+        copy = EXECUTED / path.relative_to(DRAFTS)
+        if copy.exists():
+            ran.append(path)
+            seconds = json.loads(copy.read_text(encoding="utf-8"))["metadata"][METADATA_KEY]["seconds"]
+            print(f"  ✓ {path.relative_to(ROOT)} ({seconds} s)")
         else:
-            failures += 1
-            print(f"  ✗ {name}: {result.get('error', '')}")
+            print(f"  ✗ {path.relative_to(ROOT)}: nbval no lo ejecutó entero sin fallos (ver arriba)")
     (EXECUTED / FINGERPRINT_FILE).write_text(fingerprint + "\n", encoding="ascii")
-    record_drafts([Path(r["notebook"]) for r in results if r.get("ok")], EXECUTED)
+    record_drafts(ran, EXECUTED)
     total = time.perf_counter() - start
     print(
-        f"Entorno de estudiante: {len(results) - failures} de {len(results)} cuadernos "
-        f"correctos en {total:.0f} s."
+        f"Entorno de estudiante: {len(ran)} de {len(notebooks)} cuadernos pasan nbval "
+        f"en {total:.0f} s."
     )
-    return 1 if failures else 0
+    return 1 if status or len(ran) != len(notebooks) else 0
 
 
 if __name__ == "__main__":
