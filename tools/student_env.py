@@ -87,7 +87,8 @@ def env_key() -> str:
     digest = hashlib.sha256()
     for name in ("pyproject.toml", "constraints.txt"):
         digest.update((ROOT / name).read_bytes())
-    digest.update(" ".join((TORCH, *COLAB_PREINSTALLED, sys.version, uv_install.UV_REQUIREMENT)).encode())
+    parts = (TORCH, *COLAB_PREINSTALLED, sys.version, uv_install.UV_REQUIREMENT, *uv_install.UV_FLAGS)
+    digest.update(" ".join(parts).encode())
     return digest.hexdigest()[:16]
 
 
