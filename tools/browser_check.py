@@ -15,13 +15,15 @@ del sistema (``/usr/bin/chromium`` en Debian; Playwright para Python lo conduce 
 * la accesibilidad con axe-core (fijado en ``tools/vendor_assets.py``): ninguna infracción
   grave o crítica (``serious``/``critical``) de WCAG 2.1 A/AA; las demás se listan por regla.
 
-Guarda una captura de cada página en ``_build/screenshots/`` para revisarlas a ojo.
+Guarda una captura de cada página en ``_build/screenshots/`` para revisarlas a ojo. Las
+páginas (y las ediciones, más abajo) se reparten entre ``--jobs`` procesos, cada uno con su
+Chromium; cada página se abre sola en su pestaña, así que el reparto no cambia el resultado.
 Si no hay navegador, avisa y se salta (salvo con ``CI=true``, donde es un error).
 
 Con ``--editions _build/colab``, además, las ediciones para Colab y Jupyter
 (``tools/build_editions.py``): cada una se convierte a HTML con nbconvert (la plantilla
 ``lab``, como la exporta Jupyter, con el MathJax 3 del propio sitio en lugar del CDN), se abre
-en el mismo Chromium y se comprueba que no queda ningún rol, directiva, etiqueta ni
+en Chromium y se comprueba que no queda ningún rol, directiva, etiqueta ni
 comentario de MyST (en el Markdown, con el analizador de myst-parser; en la página, en el
 texto que se lee), que MathJax compone todas las fórmulas (tantas como cuenta el analizador,
 sin TeX crudo ni errores), que las imágenes cargan (las de ``raw.githubusercontent.com`` se
@@ -30,7 +32,7 @@ consola. Captura de cada edición en ``_build/screenshots/colab/``.
 
 Uso::
 
-    python -m tools.browser_check [_build/html] [--screenshots _build/screenshots]
+    python -m tools.browser_check [_build/html] [--jobs 2] [--screenshots _build/screenshots]
         [--editions _build/colab]
 """
 
@@ -40,6 +42,7 @@ import argparse
 import functools
 import http.server
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -49,6 +52,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -640,6 +644,44 @@ def axe_summary(results: list[PageResult]) -> list[str]:
     ]
 
 
+def _launch(playwright: Any, executable: str) -> Any:
+    return playwright.chromium.launch(executable_path=executable, args=list(CHROMIUM_ARGS), headless=True)
+
+
+def check_pages(
+    executable: str, base: str, folder: Path, shots: Path | None, axe: str, pages: list[Path]
+) -> list[PageResult]:
+    """Abre ``pages`` (servidas en ``base``) en un Chromium propio y devuelve sus resultados.
+
+    ``main`` reparte las páginas entre varios procesos, cada uno con su navegador.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = _launch(playwright, executable)
+        try:
+            checker = Checker(browser, base, folder, shots, axe)
+            return [checker.visit(page) for page in pages]
+        finally:
+            browser.close()
+
+
+def check_editions_alone(
+    executable: str, editions: Path, shots: Path | None
+) -> tuple[list[PageResult], float]:
+    """:func:`check_editions` en un Chromium propio; devuelve también los segundos."""
+    from playwright.sync_api import sync_playwright
+
+    start = time.perf_counter()
+    with sync_playwright() as playwright:
+        browser = _launch(playwright, executable)
+        try:
+            results = check_editions(browser, editions, shots)
+        finally:
+            browser.close()
+    return results, time.perf_counter() - start
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tools.browser_check", description=__doc__.splitlines()[0]
@@ -649,6 +691,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-screenshots", action="store_true", help="no guardar capturas")
     parser.add_argument(
         "--editions", type=Path, help="las ediciones para Colab (_build/colab): también en HTML"
+    )
+    parser.add_argument(
+        "--jobs", "-j", type=int, default=2, help="navegadores a la vez (cada uno en su proceso)"
     )
     args = parser.parse_args(argv)
 
@@ -670,7 +715,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     try:
-        from playwright.sync_api import sync_playwright
+        import playwright.sync_api  # noqa: F401
     except ImportError:
         print(
             "ERROR: falta Playwright para Python (`pip install -r tools/requirements.txt`, "
@@ -687,26 +732,31 @@ def main(argv: list[str] | None = None) -> int:
     if args.editions is not None and not any(args.editions.rglob("*.ipynb")):
         print(f"No hay ediciones en {args.editions}: escríbelas antes (make editions).")
         return 1
+    # Las páginas, en trozos pequeños, y las ediciones se reparten entre --jobs procesos con su
+    # propio Chromium (cada página se abre sola en su pestaña: el resultado no depende del reparto).
+    static = {p for p in pages if _REFRESH.search(p.read_text(encoding="utf-8"))}
+    visit = sorted((p for p in pages if p not in static), key=lambda p: -p.stat().st_size)
+    jobs = max(1, args.jobs)
+    chunks = [chunk for chunk in (visit[i :: 2 * jobs] for i in range(2 * jobs)) if chunk]
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=executable, args=list(CHROMIUM_ARGS), headless=True
-            )
-            try:
-                checker = Checker(browser, base, folder, shots, axe)
-                for page in pages:
-                    name = page.relative_to(folder).as_posix()
-                    if _REFRESH.search(page.read_text(encoding="utf-8")):
-                        # La redirección se comprueba en el archivo: el navegador se iría a otra.
-                        results.append(PageResult(name, static_checks(folder, page)))
-                        continue
-                    results.append(checker.visit(page))
-                if args.editions is not None:
-                    edition_start = time.perf_counter()
-                    editions = check_editions(browser, args.editions, shots and shots / "colab")
-                    edition_seconds = time.perf_counter() - edition_start
-            finally:
-                browser.close()
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            edition_job = None
+            if args.editions is not None:
+                edition_job = pool.submit(
+                    check_editions_alone, executable, args.editions, shots and shots / "colab"
+                )
+            page_jobs = [
+                pool.submit(check_pages, executable, base, folder, shots, axe, chunk)
+                for chunk in chunks
+            ]
+            visited = {r.page: r for job in page_jobs for r in job.result()}
+            if edition_job is not None:
+                editions, edition_seconds = edition_job.result()
+        for page in pages:
+            name = page.relative_to(folder).as_posix()
+            # Una redirección se comprueba en el archivo: el navegador se iría a otra página.
+            results.append(visited[name] if page not in static else PageResult(name, static_checks(folder, page)))
         broken = check_links(results, base)
     finally:
         server.shutdown()
