@@ -63,6 +63,10 @@ export TQDM_DISABLE ?= 1
 # Menos ruido en stderr de los núcleos de Jupyter (aviso de «frozen modules» y de rutas).
 export PYDEVD_DISABLE_FILE_VALIDATION ?= 1
 export JUPYTER_PLATFORM_DIRS ?= 1
+# Que Python guarde los .pyc al importar (en .venv, _build/ y los __pycache__/ que git ignora):
+# uv no los escribe al instalar y, si el sistema define PYTHONDONTWRITEBYTECODE (estas máquinas
+# y CI), cada proceso volvería a compilar torch (import transformer_lib: 3,4 s en vez de 1,8 s).
+unexport PYTHONDONTWRITEBYTECODE
 # OJO: MPLBACKEND=Agg solo para las pruebas unitarias. En un núcleo de Jupyter anularía
 # el backend «inline» y las figuras desaparecerían del libro.
 
@@ -229,7 +233,7 @@ html-check: $(STAMP)
 # aviso (con CI=true, falla).
 site-check: $(STAMP)
 	@echo ">> El sitio y las ediciones para Colab en Chromium (tools/browser_check.py)"
-	$(PY) -m tools.browser_check $(BUILD)/html --screenshots $(BUILD)/screenshots \
+	$(PY) -m tools.browser_check $(BUILD)/html --jobs $(JOBS) --screenshots $(BUILD)/screenshots \
 	  --editions $(BUILD)/colab
 
 # nbval sobre la edición para Colab de cada capítulo (su borrador, sin las cifras) en un entorno

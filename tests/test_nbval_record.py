@@ -58,7 +58,9 @@ def test_nbval_saves_what_it_ran_like_nbclient_pinned_and_with_colab_threads(
 ) -> None:
     # make exporta un hilo; el entorno de estudiante usa los dos de Colab, con espera pasiva.
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")  # Colab no la define: los .pyc se guardan
     env = student_env.clean_env()
+    assert "PYTHONDONTWRITEBYTECODE" not in env
     assert env["OMP_NUM_THREADS"] == str(student_env.COLAB_THREADS) == "2"
     assert env["OMP_WAIT_POLICY"] == "PASSIVE"
     good = _notebook(tmp_path / "libro" / "bien.ipynb", "2\n")

@@ -140,7 +140,10 @@ def _run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
 
 def clean_env() -> dict[str, str]:
     """Entorno del proceso sin nada que haga ver el repositorio o el .venv del curso."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    # PYTHONDONTWRITEBYTECODE: Colab no la define; sin ella, el primer import de cada módulo
+    # guarda su .pyc y los núcleos siguientes no vuelven a compilar torch (~1,6 s cada uno).
+    hidden = ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONDONTWRITEBYTECODE")
+    env = {k: v for k, v in os.environ.items() if k not in hidden}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     # Los hilos de Colab (dos), no el único hilo de make: así nbval compara las celdas
     # verificadas de los capítulos con los dos (run_nbval). Con la espera pasiva, dos cuadernos

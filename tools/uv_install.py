@@ -67,11 +67,12 @@ def _exists(location: str) -> bool:
     return Path(parsed.path if parsed.scheme == "file" else location).exists()
 
 
-#: Opciones de cada ``uv pip install``. ``--compile-bytecode``: como pip, los .pyc se escriben
-#: al instalar. uv no lo hace por defecto y, con PYTHONDONTWRITEBYTECODE=1 (así están estas
-#: máquinas y CI), Python no los guarda al importar: cada proceso volvería a compilar torch
-#: (``import transformer_lib``: 3,4 s en vez de 1,8 s, medido).
-UV_FLAGS = ("--index-strategy", "unsafe-best-match", "--compile-bytecode")
+#: Opciones de cada ``uv pip install``. Sin ``--compile-bytecode``: uv no escribe los .pyc al
+#: instalar (pip sí), y compilarlo todo (torch, transformers, pandas…) costaba 15 s en
+#: ``make venv`` y otros 15 en el entorno de estudiante. Los escribe Python al importar cada
+#: módulo la primera vez: ``make`` quita PYTHONDONTWRITEBYTECODE y el entorno de estudiante
+#: también (:func:`tools.student_env.clean_env`).
+UV_FLAGS = ("--index-strategy", "unsafe-best-match")
 
 
 def uv_command(uv: Path | str, python: Path | str, args: list[str]) -> list[str]:
