@@ -330,6 +330,36 @@ def test_grader_reports_are_read_not_only_the_points():
     ]
 
 
+def test_preloaded_grader_runs_the_command_as_python_dash_m_would(tmp_path):
+    """Los pasos de calificación en el intérprete ya importado: misma salida y mismo código de
+    salida que ``python -m transformer_lib.tareas …`` en un proceso nuevo; lo demás, a la shell."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    preloaded = classroom_check.Preloaded(Path(sys.executable), "transformer_lib.tareas", tmp_path, env,
+                                          classroom_check.GRADER_IMPORTS)  # fmt: skip
+    try:
+        for command in ("python -m transformer_lib.tareas lista",
+                        "python -m transformer_lib.tareas comprobar x.ipynb --grupo mascaras",
+                        "python -m transformer_lib.tareas comprobar falta.ipynb --cache c"):  # fmt: skip
+            args = preloaded.args(command)
+            assert args == command.split()[3:]
+            alone = subprocess.run([sys.executable, "-m", "transformer_lib.tareas", *args], cwd=tmp_path,
+                                   env=env, capture_output=True, text=True)  # fmt: skip
+            ok, text = preloaded.run(args, timeout=120)
+            assert ok == (alone.returncode == 0) and text == alone.stdout, command
+        assert "tarea_01_atencion" in preloaded.run(["lista"], timeout=120)[1]
+        assert preloaded.run(["comprobar", "falta.ipynb"], timeout=120)[0] is False
+    finally:
+        preloaded.close()
+    assert preloaded.process.returncode == 0
+    for shell in ("python -m transformer_lib.tareas lista || true", "python -m otro lista",
+                  "python -m transformer_lib.tareas lista > informe.txt"):  # fmt: skip
+        assert preloaded.args(shell) is None
+
+
 # --- Página de estado y CI ------------------------------------------------------------------
 def test_status_page_is_in_the_toc_and_uses_the_directive():
     toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")

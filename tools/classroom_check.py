@@ -20,7 +20,11 @@ trabaja en Colab. Sus celdas de código son las del cuaderno del repositorio (lo
 ``tests/test_editions.py``), que ejecuta nbval. Así cada tarea se ejecuta dos veces en
 ``make test`` y su edición corre en el entorno de estudiante.
 
-Usa el entorno de estudiante de ``tools/student_env.py`` (lo crea si falta).
+Usa el entorno de estudiante de ``tools/student_env.py`` (lo crea si falta). Los pasos de
+calificación ``python -m transformer_lib.tareas …`` (27 por cuaderno) los ejecuta
+:class:`Preloaded`: un intérprete de ese entorno con el módulo ya importado los lanza en
+procesos hijos con ``runpy``, como ``python -m``, sin pagar cada vez el ~1,5 s de importar
+torch y transformer_lib.
 
 Uso::
 
@@ -30,6 +34,7 @@ Uso::
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shlex
@@ -52,6 +57,10 @@ _NOTEBOOK = re.compile(r"(\S+\.ipynb)")
 #: Carpeta de caché del calificador: en un runner nuevo de GitHub está vacía; aquí se
 #: cambia por una del repositorio provisional para que no se herede nada de otra ejecución.
 _CACHE_ARG = re.compile(r"(--cache\s+)(\S+)")
+#: El módulo de las órdenes de calificación (``python -m transformer_lib.tareas …``).
+GRADER_MODULE = "transformer_lib.tareas"
+#: Lo que además importa cada paso de calificación (``transformer_lib.tareas.__main__``).
+GRADER_IMPORTS = ("transformer_lib.cli", "transformer_lib.tareas.grader", "nbformat", "nbclient")
 #: Lo que, además de «¡Tarea completa!», debe decir el informe de cada solución.
 SOLUTION_MARKS: dict[str, tuple[str, ...]] = {
     # La tarea 3 entrena un MiniGPT de verdad (~1 min) y mide su pérdida.
@@ -160,6 +169,52 @@ def _grading_env(python: Path) -> dict[str, str]:
     return env
 
 
+class Preloaded:
+    """Ejecuta las órdenes ``python -m MÓDULO …`` de un flujo sin volver a importar el módulo.
+
+    Los pasos de calificación de un flujo son ``python -m transformer_lib.tareas comprobar …``
+    con la caché del paso del informe: casi todo lo que tardan es importar torch y
+    transformer_lib (~1,5 s cada uno; 27 pasos por cuaderno). Un intérprete del entorno de
+    estudiante (``tools/_preloaded.py``) lo importa una vez y ejecuta cada orden en un proceso
+    hijo (``fork``) con ``runpy``, como ``python -m``: el mismo módulo, argumentos, carpeta y
+    entorno, y su código de salida. Las demás órdenes van a la shell.
+    """
+
+    SCRIPT = ROOT / "tools" / "_preloaded.py"
+
+    def __init__(
+        self, python: Path, module: str, cwd: Path, env: dict[str, str], warm: tuple[str, ...] = ()
+    ) -> None:
+        self.module, self.cwd = module, cwd
+        self.process = subprocess.Popen(
+            [str(python), str(self.SCRIPT), module, *warm], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            text=True, cwd=cwd, env=env,
+        )  # fmt: skip
+
+    def args(self, command: str) -> list[str] | None:
+        """Los argumentos de ``command`` si es ``python -m MÓDULO …`` sin nada de shell."""
+        if any(c in command for c in "|&;<>`$()\\\n"):
+            return None
+        words = shlex.split(command)
+        return words[3:] if words[:3] == ["python", "-m", self.module] else None
+
+    def run(self, args: list[str], timeout: int) -> tuple[bool, str]:
+        """Ejecuta el módulo con ``args``; devuelve (terminó con 0, su salida estándar)."""
+        with tempfile.TemporaryDirectory(prefix="orden-", dir=self.cwd) as tmp:
+            out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
+            request = {"args": args, "out": str(out), "err": str(err), "timeout": timeout}
+            self.process.stdin.write(json.dumps(request) + "\n")
+            self.process.stdin.flush()
+            answer = self.process.stdout.readline()
+            if not answer:
+                raise RuntimeError(f"{self.SCRIPT.name} terminó sin responder a {args}")
+            return json.loads(answer)["code"] == 0, out.read_text(encoding="utf-8")
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
+
+
 def grade(workflow: Path, notebook: Path, python: Path) -> tuple[int, int, list[str], str, float]:
     """Califica ``notebook`` con las órdenes de ``workflow`` (sin las de instalación).
 
@@ -182,17 +237,26 @@ def grade(workflow: Path, notebook: Path, python: Path) -> tuple[int, int, list[
         repo = Path(tmp)
         shutil.copy2(notebook, repo / target.group(1))
         cache = str(repo / ".cache-calificador")
-        report = ""
-        for line in runs:
-            if not _is_install(line):
-                report += _shell(_CACHE_ARG.sub(lambda m: m.group(1) + cache, line), repo, env)[1]
-        points = total = 0
-        for name, command, timeout, max_score in graders:
-            total += max_score
-            command = _CACHE_ARG.sub(lambda m: m.group(1) + cache, command)
-            ok = _shell(command, repo, env, timeout)[0]
-            points += max_score if ok else 0
-            details.append(f"{name}: {max_score if ok else 0}/{max_score}")
+        # Se prepara (importa) mientras corre el paso del informe.
+        preloaded = Preloaded(python, GRADER_MODULE, repo, env, GRADER_IMPORTS)
+        try:
+            report = ""
+            for line in runs:
+                if not _is_install(line):
+                    report += _shell(_CACHE_ARG.sub(lambda m: m.group(1) + cache, line), repo, env)[1]
+            points = total = 0
+            for name, command, timeout, max_score in graders:
+                total += max_score
+                command = _CACHE_ARG.sub(lambda m: m.group(1) + cache, command)
+                args = preloaded.args(command)
+                if args is None:
+                    ok = _shell(command, repo, env, timeout)[0]
+                else:
+                    ok = preloaded.run(args, timeout)[0]
+                points += max_score if ok else 0
+                details.append(f"{name}: {max_score if ok else 0}/{max_score}")
+        finally:
+            preloaded.close()
     return points, total, details, report, time.perf_counter() - start
 
 
