@@ -134,21 +134,46 @@ book: $(STAMP) caches vendor
 # en $(TIMES)). student-env va antes que book-check: el libro toma las salidas de los
 # capítulos que nbval acaba de ejecutar en el entorno de estudiante (tools/execute_notebooks.py
 # --from), así que cada capítulo se ejecuta una vez y cada tarea dos (nbval y Classroom).
-TEST_STEPS := venv lint workflows hygiene unit nbval student-env book-check html-check \
-              site-check classroom
+# Un grupo «a+b,c» ejecuta a la vez dos carriles, «a» y «b» seguido de «c» (su salida se
+# imprime al acabar, carril a carril): Classroom usa el entorno de estudiante y el libro, el
+# sitio y Chromium, .venv; ninguno llena los dos núcleos todo el tiempo (el libro usa uno).
+TEST_STEPS := venv lint workflows hygiene unit nbval student-env \
+              classroom+book-check,html-check,site-check
 TIMES      := $(BUILD)/tiempos-make-test.txt
 
 test:
-	@mkdir -p $(BUILD); : > $(TIMES); status=0; \
-	for step in $(TEST_STEPS); do \
+	@mkdir -p $(BUILD); : > $(TIMES); rm -f $(TIMES).* $(BUILD)/paso-*.log; status=0; \
+	for group in $(TEST_STEPS); do \
 	  start=$$(date +%s); \
-	  $(MAKE) --no-print-directory $$step || status=$$?; \
-	  echo "$$step $$(( $$(date +%s) - start ))" >> $(TIMES); \
+	  if [[ $$group != *+* ]]; then \
+	    $(MAKE) --no-print-directory $$group || { status=$$?; failed=$$group; }; \
+	    echo "$$group $$(( $$(date +%s) - start ))" >> $(TIMES); \
+	  else \
+	    lanes=$${group//+/ }; lane_no=0; pids=; \
+	    for lane in $$lanes; do \
+	      lane_no=$$((lane_no + 1)); \
+	      ( for step in $${lane//,/ }; do \
+	          s=$$(date +%s); mark=a-la-vez; \
+	          $(MAKE) --no-print-directory $$step > $(BUILD)/paso-$$step.log 2>&1 || mark=FALLA; \
+	          echo "$$step $$(( $$(date +%s) - s )) $$mark" >> $(TIMES).$$lane_no; \
+	          [ $$mark != FALLA ] || exit 1; \
+	        done ) & pids="$$pids $$!"; \
+	    done; \
+	    for pid in $$pids; do wait $$pid || status=1; done; \
+	    for step in $${group//[+,]/ }; do \
+	      if [ -f $(BUILD)/paso-$$step.log ]; then cat $(BUILD)/paso-$$step.log; fi; \
+	    done; \
+	    cat $(TIMES).* >> $(TIMES); rm -f $(TIMES).*; \
+	    echo "a-la-vez:$$group $$(( $$(date +%s) - start ))" >> $(TIMES); \
+	    failed=$$(awk '$$3 == "FALLA" { printf "%s ", $$1 }' $(TIMES)); \
+	  fi; \
 	  [ $$status -eq 0 ] || break; \
 	done; \
-	echo ">> Tiempo de cada paso de make test (segundos):"; \
-	awk '{ printf "   %-12s %5d\n", $$1, $$2; t += $$2 } END { printf "   %-12s %5d\n", "total", t }' $(TIMES); \
-	if [ $$status -ne 0 ]; then echo ">> make test: falla el paso $$step"; exit $$status; fi; \
+	echo ">> Tiempo de cada paso de make test (segundos; * = a la vez que otro carril, cuenta su grupo):"; \
+	awk '$$3 == "" { printf "   %-12s %5d\n", $$1, $$2; t += $$2 } \
+	     $$3 != "" { printf "   %-12s %5d *%s\n", $$1, $$2, ($$3 == "FALLA" ? " falla" : "") } \
+	     END { printf "   %-12s %5d\n", "total", t }' $(TIMES); \
+	if [ $$status -ne 0 ]; then echo ">> make test: falla el paso $$failed"; exit $$status; fi; \
 	echo ">> make test: todo en orden"
 
 lint: $(STAMP)

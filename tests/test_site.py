@@ -360,6 +360,36 @@ def test_preloaded_grader_runs_the_command_as_python_dash_m_would(tmp_path):
         assert preloaded.args(shell) is None
 
 
+def test_make_test_runs_lanes_at_once_and_stops_at_a_failure(tmp_path):
+    """«a+b,c» en TEST_STEPS: dos carriles a la vez (el segundo, b y después c); un fallo para
+    su carril y los pasos siguientes, y make test dice cuál fue."""
+    import subprocess
+    import time
+
+    steps = {"uno": "echo UNO", "dos": "sleep 2; echo DOS", "tres": "sleep 2; echo TRES",
+             "cuatro": "echo CUATRO", "cinco": "echo CINCO", "mal": "sleep 1; exit 3"}  # fmt: skip
+    evals = [f"--eval={name}:;@{recipe}" for name, recipe in steps.items()]
+
+    def make_test(plan: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["make", "-s", *evals, "test", f"TEST_STEPS={plan}", f"BUILD={tmp_path}"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=60)  # fmt: skip
+
+    start = time.monotonic()
+    done = make_test("uno dos+tres,cuatro cinco")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert time.monotonic() - start < 3.9  # dos y tres, a la vez
+    out = done.stdout
+    assert out.index("UNO") < out.index("DOS") < out.index("TRES") < out.index("CUATRO") < out.index("CINCO")
+    times = (tmp_path / "tiempos-make-test.txt").read_text().split("\n")
+    assert [line.split()[0] for line in times if line] == ["uno", "dos", "tres", "cuatro",
+                                                            "a-la-vez:dos+tres,cuatro", "cinco"]  # fmt: skip
+    assert re.search(r"dos +2 \*", out) and re.search(r"total +[23]\n", out)  # el grupo cuenta una vez
+    failed = make_test("uno dos+mal,cuatro cinco")
+    assert failed.returncode != 0
+    assert "falla el paso mal" in failed.stdout and "CUATRO" not in failed.stdout
+    assert "CINCO" not in failed.stdout and "DOS" in failed.stdout
+
+
 # --- Página de estado y CI ------------------------------------------------------------------
 def test_status_page_is_in_the_toc_and_uses_the_directive():
     toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")
@@ -386,10 +416,8 @@ def test_ci_installs_the_browser_the_readme_asks_for():
     requirements = (ROOT / "tools" / "requirements.txt").read_text(encoding="utf-8")
     assert re.search(r"^playwright==[0-9.]+$", requirements, re.M)  # Playwright, sin navegador
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    test_rule = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
-    assert "for step in $(TEST_STEPS)" in test_rule
     steps = makefile.split("\nTEST_STEPS :=", 1)[1].split("\n\n", 1)[0].split("\n")[0:2]
-    steps = " ".join(steps).replace("\\", " ").split()
+    steps = re.split(r"[\s+,]+", " ".join(steps).replace("\\", " ").strip())
     for target in ("workflows", "unit", "nbval", "site-check", "student-env", "classroom",
                    "html-check", "book-check"):  # fmt: skip
         assert target in steps, target

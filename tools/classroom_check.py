@@ -14,8 +14,8 @@ estudiante, todo lo anterior al primer ejercicio se ejecuta: ``tools/student_env
 ejecuta las tareas).
 
 El cuaderno sin resolver que se califica es la **edición para Colab** de la tarea (su
-borrador de ``tools/build_editions.py``, en ``_build/colab-draft/``; una tarea no tiene
-cifras, así que el borrador es ya la edición): lo que descarga y sube a su repositorio quien
+borrador de ``tools/build_editions.py``, escrito en ``_build/student-env/classroom-drafts/``;
+una tarea no tiene cifras, así que el borrador es ya la edición): lo que descarga y sube a su repositorio quien
 trabaja en Colab. Sus celdas de código son las del cuaderno del repositorio (lo comprueba
 ``tests/test_editions.py``), que ejecuta nbval. Así cada tarea se ejecuta dos veces en
 ``make test`` y su edición corre en el entorno de estudiante.
@@ -49,7 +49,7 @@ from pathlib import Path
 import yaml
 
 from coursetools.repo import ROOT
-from tools.build_editions import DRAFTS, write_drafts
+from tools.build_editions import write_drafts
 from tools.student_env import WORK, base_env, build_wheel, clean_env, reset
 
 _GIT_REQUIREMENT = re.compile(r"[\"']?(transformer_lib(\[[^\]]*\])?)\s*@\s*git\+[^\s\"']+[\"']?")
@@ -278,7 +278,10 @@ def main(argv: list[str] | None = None) -> int:
     wheel = build_wheel(WORK / "wheel")
     python, base = base_env(WORK)
     sources = [ROOT / "chapters" / "tareas" / f"{w.stem}.ipynb" for w in workflows]
-    editions = {p.stem: p for p in write_drafts(DRAFTS, [p for p in sources if p.exists()])}
+    # En una carpeta propia: make test califica a la vez que make editions reescribe los
+    # borradores de _build/colab-draft/ (el mismo contenido, pero no a medio escribir).
+    drafts = write_drafts(WORK / "classroom-drafts", [p for p in sources if p.exists()])
+    editions = {p.stem: p for p in drafts}
     # Los flujos con las mismas órdenes de instalación comparten una instalación; después
     # se califican sus cuadernos en paralelo.
     groups: dict[tuple[str, ...], list[Path]] = {}
