@@ -70,7 +70,7 @@ unexport PYTHONDONTWRITEBYTECODE
 # OJO: MPLBACKEND=Agg solo para las pruebas unitarias. En un núcleo de Jupyter anularía
 # el backend «inline» y las figuras desaparecerían del libro.
 
-.PHONY: help venv book test lint unit nbval hygiene book-check html-check test-gpu \
+.PHONY: help venv book test lint unit procesos nbval hygiene book-check html-check test-gpu \
         clean distclean caches vendor workflows site-check student-env classroom editions
 
 help:
@@ -93,6 +93,9 @@ $(STAMP): pyproject.toml constraints.txt tools/requirements.txt tools/uv_install
 	$(PY) -m pip install --disable-pip-version-check -q "$$($(PYTHON) -c 'from tools.uv_install import UV_REQUIREMENT as r; print(r)')"
 	$(PY) -m tools.uv_install --python $(PY) -- -c constraints.txt -e ".[book,notebooks,test]" \
 	  -r tools/requirements.txt
+	@# Los .pyc de lo que importan casi todos los procesos, una vez (uv no los escribe): si no,
+	@# los primeros procesos de las pruebas, a la vez, compilarían torch cada uno.
+	$(PY) -c "import transformer_lib.scaling, transformer_lib.tareas.grader, nbclient, matplotlib.pyplot"
 	@touch $@
 
 # Jupyter Book solo vuelve a ejecutar un cuaderno si cambia su código: no se entera de
@@ -136,8 +139,9 @@ book: $(STAMP) caches vendor
 # --from), así que cada capítulo se ejecuta una vez y cada tarea dos (nbval y Classroom).
 # Un grupo «a+b,c» ejecuta a la vez dos carriles, «a» y «b» seguido de «c» (su salida se
 # imprime al acabar, carril a carril): Classroom usa el entorno de estudiante y el libro, el
-# sitio y Chromium, .venv; ninguno llena los dos núcleos todo el tiempo (el libro usa uno).
-TEST_STEPS := venv lint workflows hygiene unit nbval student-env \
+# sitio y Chromium, .venv; ninguno llena los dos núcleos todo el tiempo (el libro usa uno), como
+# nbval y las pruebas de varios procesos.
+TEST_STEPS := venv lint workflows hygiene unit procesos+nbval student-env \
               classroom+book-check,html-check,site-check
 TIMES      := $(BUILD)/tiempos-make-test.txt
 
@@ -190,10 +194,14 @@ hygiene: $(STAMP)
 	$(PY) -m tools.check_notebooks
 
 # Las pruebas que lanzan varios procesos que se esperan entre sí (marca `procesos`: torchrun,
-# gloo) van aparte y de una en una: junto a otras, en dos núcleos, cada una tardaba tres veces más.
+# gloo) van aparte (make procesos) y de una en una: junto a las demás, en dos núcleos, cada una
+# tardaba tres veces más. make test las ejecuta a la vez que nbval, que casi todo el tiempo
+# tiene un solo cuaderno largo (la solución de la tarea 3).
 unit: $(STAMP)
 	@echo ">> Pruebas unitarias"
 	MPLBACKEND=Agg $(PY) -m pytest tests -n $(JOBS) -m "not procesos" $(PYTEST_ARGS)
+
+procesos: $(STAMP)
 	@echo ">> Pruebas unitarias con varios procesos, de una en una"
 	MPLBACKEND=Agg $(PY) -m pytest tests -m procesos $(PYTEST_ARGS)
 

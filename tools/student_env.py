@@ -198,6 +198,9 @@ def base_env(work: Path) -> tuple[Path, set[str]]:
             ["-c", str(ROOT / "constraints.txt"), *COLAB_PREINSTALLED],
             uv_install.find_uv(),
         )
+        # Los .pyc de lo que importa cada núcleo, una vez (uv no los escribe al instalar).
+        warm = "import torch, numpy, matplotlib.pyplot, ipykernel, ipywidgets"
+        subprocess.run([str(python), "-c", warm], check=True, env=env)
         (venv / ".base.txt").write_text(_freeze(python), encoding="utf-8")
         stamp.write_text(key + "\n")
     base = set((venv / ".base.txt").read_text(encoding="utf-8").split())
