@@ -106,3 +106,30 @@ def test_checked_outputs_are_saved_with_the_threads_make_test_compares_them(tmp_
         path = _notebook(tmp_path / folder / "cuaderno.ipynb", "?\n")
         assert save_outputs(path) == 1
         assert nbformat.read(path, as_version=4).cells[0].outputs[0].text == expected
+
+
+def test_chapters_whose_colab_cells_leave_the_same_environment_share_one_nbval_run() -> None:
+    plain, extra, homework = ("install", "transformer_lib"), ("install", "t[notebooks]"), ("install", "t[x]")
+    a, b, c = Path("a.ipynb"), Path("b.ipynb"), Path("c.ipynb")
+    environment = {plain: frozenset({"torch==2"}), extra: frozenset({"torch==2"}),
+                   homework: frozenset({"torch==2", "nbformat==5"})}  # fmt: skip
+    installs, runs = [], []
+
+    def install(args):
+        installs.append(args)
+        return environment[args]
+
+    def run(paths):
+        runs.append((installs[-1], list(paths)))
+        return 0
+
+    # Mismo entorno: una sola ejecución, sin volver a instalar.
+    assert student_env.run_by_environment({plain: [a], extra: [b]}, install, run) == 0
+    assert installs == [plain, extra] and runs == [(extra, [a, b])]
+    # Entornos distintos: cada grupo, con el suyo (el instalado al final va primero).
+    installs.clear()
+    runs.clear()
+    assert student_env.run_by_environment({plain: [a], homework: [c]}, install, run) == 0
+    assert installs == [plain, homework, plain]
+    assert runs == [(homework, [c]), (plain, [a])]
+    assert student_env.run_by_environment({plain: [a]}, install, lambda paths: 3) == 3

@@ -9,6 +9,8 @@
    la rueda local en lugar de la URL de git (los extras, como ``[tareas]``, se respetan).
    Antes de cada instalación el entorno vuelve a su estado base, así que un extra
    instalado para las tareas nunca tapa una dependencia que le falte al paquete sin extras.
+   Los capítulos cuyas órdenes dejan el mismo entorno (los mismos paquetes y versiones: el
+   extra ``[notebooks]`` solo pide lo que Colab ya trae) comparten una ejecución de nbval.
 4. Ejecuta **nbval**, dentro de ese entorno, sobre la edición para Colab de cada capítulo del
    libro: el borrador de ``tools/build_editions.py`` (``_build/colab-draft/``), que es el
    cuaderno con la prosa ya traducida y las mismas celdas de código; la edición final solo
@@ -48,6 +50,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from coursetools.repo import ROOT
@@ -261,6 +264,55 @@ def run_nbval(notebooks: list[Path], jobs: int, jupyter: Path, timeout: int = 18
     return subprocess.run(cmd, env=env, cwd=ROOT).returncode
 
 
+def installed(python: Path) -> frozenset[str]:
+    """Los paquetes del entorno con su versión (``nombre==versión``)."""
+    out = subprocess.run([str(python), "-m", "pip", "list", "--format=json"], check=True,
+                         capture_output=True, text=True, env=clean_env()).stdout  # fmt: skip
+    return frozenset(f"{item['name'].lower()}=={item['version']}" for item in json.loads(out))
+
+
+def install(
+    python: Path, base: set[str], install_args: tuple[str, ...], wheel: Path, folder: Path
+) -> frozenset[str]:
+    """Deja el entorno base y ejecuta la orden de una celda de Colab; devuelve el entorno que queda."""
+    reset(python, base)
+    _run([str(python), "-m", "pip", *local_args(list(install_args), wheel)], env=clean_env())
+    check_import(python, folder)
+    return installed(python)
+
+
+def run_by_environment(
+    groups: dict[tuple[str, ...], list[Path]],
+    install: Callable[[tuple[str, ...]], frozenset[str]],
+    run: Callable[[list[Path]], int],
+) -> int:
+    """Instala la orden de cada grupo y ejecuta ``run`` una vez por entorno distinto.
+
+    Parámetros:
+        groups: orden de la celda de Colab → sus cuadernos.
+        install: instala una orden (desde el entorno base) y devuelve el entorno que queda.
+        run: ejecuta unos cuadernos en el entorno instalado; devuelve su código de salida.
+
+    Devuelve:
+        0 si todas las ejecuciones terminan con 0; si no, el código de la última que falló.
+    """
+    environments: dict[frozenset[str], list[Path]] = {}
+    orders: dict[frozenset[str], tuple[str, ...]] = {}
+    current = None
+    for install_args, paths in groups.items():
+        print(f">> pip {' '.join(install_args)}  →  {len(paths)} cuaderno(s)", flush=True)
+        current = install(install_args)
+        environments.setdefault(current, []).extend(paths)
+        orders.setdefault(current, install_args)
+    status = 0
+    for environment in sorted(environments, key=lambda e: e != current):  # el instalado, primero
+        if environment != current:
+            print(f">> pip {' '.join(orders[environment])}  (otra vez, para sus cuadernos)", flush=True)
+            install(orders[environment])
+        status = run(environments[environment]) or status
+    return status
+
+
 def check_import(python: Path, folder: Path) -> str:
     """Ruta desde la que el entorno importa transformer_lib (debe ser la rueda instalada)."""
     done = subprocess.run(
@@ -298,6 +350,8 @@ def main(argv: list[str] | None = None) -> int:
     # (tools/classroom_check.py): aquí serían una tercera ejecución de cada tarea.
     wanted = [p.resolve() for p in args.notebooks] or None
     notebooks = [p for p in write_drafts(DRAFTS, wanted) if p.parent.name != "tareas"]
+    if not notebooks:
+        raise SystemExit("No hay capítulos que ejecutar (las tareas las califica make classroom).")
 
     print(">> Rueda de transformer_lib", flush=True)
     fingerprint = package_fingerprint()
@@ -307,19 +361,19 @@ def main(argv: list[str] | None = None) -> int:
     python, base = base_env(WORK)
     jupyter = kernel_dir(WORK, python)
 
-    # Agrupa los cuadernos por la orden de instalación de su celda de Colab.
+    # Agrupa los cuadernos por la orden de instalación de su celda de Colab y, después, por el
+    # entorno que deja cada orden (paquetes y versiones): los que quedan con el mismo entorno
+    # (p. ej. el extra [notebooks] solo pide lo que Colab ya trae) comparten una ejecución de
+    # nbval; si no, cada entorno se vuelve a instalar antes de la suya.
     groups: dict[tuple[str, ...], list[Path]] = {}
     for path in notebooks:
         groups.setdefault(tuple(colab_install_args(path)), []).append(path)
     rank = {name: i for i, name in enumerate(args.first.split())}
-    status = 0
-    for install_args, paths in groups.items():
-        print(f">> pip {' '.join(install_args)}  →  {len(paths)} cuaderno(s)", flush=True)
-        reset(python, base)
-        _run([str(python), "-m", "pip", *local_args(list(install_args), wheel)], env=clean_env())
-        check_import(python, paths[0].parent)
-        order = sorted(paths, key=lambda p: rank.get(p.stem, len(rank)))
-        status = run_nbval(order, args.jobs, jupyter) or status
+    status = run_by_environment(
+        groups,
+        lambda install_args: install(python, base, install_args, wheel, notebooks[0].parent),
+        lambda paths: run_nbval(sorted(paths, key=lambda p: rank.get(p.stem, len(rank))), args.jobs, jupyter),
+    )
 
     ran = []
     for path in notebooks:
