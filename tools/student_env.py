@@ -212,14 +212,7 @@ def base_env(work: Path) -> tuple[Path, set[str]]:
 
 def _freeze(python: Path) -> str:
     """Nombres (en minúsculas) de los paquetes instalados en el entorno, uno por línea."""
-    out = subprocess.run(
-        [str(python), "-m", "pip", "list", "--format=json"],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=clean_env(),
-    ).stdout
-    names = sorted(item["name"].lower().replace("_", "-") for item in json.loads(out))
+    names = sorted({package.split("==")[0].replace("_", "-") for package in installed(python)})
     return "\n".join(names) + "\n"
 
 
