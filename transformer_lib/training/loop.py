@@ -98,6 +98,7 @@ class _Run:
         self.resume = resume
         self.snapshot = load_snapshot(resume, config) if resume is not None else None
         self.ddp = wrap_model(model, env, device)
+        self.parameters = list(model.parameters())  # para el recorte, sin recorrer el modelo en cada paso
         self.history = History()
         self.eval_sets = self.fixed_batches(config.eval_iters, config.seed + 1)
         self.pending: list[torch.Tensor] = []
@@ -177,7 +178,7 @@ class _Run:
         batch = self.next_batch("train")  # el lote global, el mismo en todos los procesos
         loss = self.backward(shard(batch, self.env.rank, self.env.world_size))
         if self.config.grad_clip:
-            nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip, foreach=True)
+            nn.utils.clip_grad_norm_(self.parameters, self.config.grad_clip, foreach=True)
         self.optimizer.step()
         self.pending.append(loss)
         h = self.history
