@@ -71,7 +71,7 @@ unexport PYTHONDONTWRITEBYTECODE
 # el backend «inline» y las figuras desaparecerían del libro.
 
 .PHONY: help venv book test lint unit procesos nbval hygiene book-check html-check test-gpu \
-        clean distclean caches vendor workflows site-check student-env classroom editions
+        clean distclean caches vendor workflows site-check student-base student-env classroom editions
 
 help:
 	@echo "Objetivos:"
@@ -140,8 +140,9 @@ book: $(STAMP) caches vendor
 # Un grupo «a+b,c» ejecuta a la vez dos carriles, «a» y «b» seguido de «c» (su salida se
 # imprime al acabar, carril a carril): Classroom usa el entorno de estudiante y el libro, el
 # sitio y Chromium, .venv; ninguno llena los dos núcleos todo el tiempo (el libro usa uno), como
-# nbval y las pruebas de varios procesos.
-TEST_STEPS := venv lint workflows hygiene unit procesos+nbval student-env \
+# nbval y las pruebas de varios procesos; ni instalar el entorno base de estudiante
+# (student-base, casi todo leer y descomprimir), junto a las pruebas unitarias.
+TEST_STEPS := venv lint workflows hygiene unit+student-base procesos+nbval student-env \
               classroom+book-check,html-check,site-check
 TIMES      := $(BUILD)/tiempos-make-test.txt
 
@@ -273,6 +274,10 @@ site-check: $(STAMP)
 # nuevo con solo torch, lo que Colab trae y lo que instala su celda de Colab (la rueda local),
 # con los dos hilos de Colab: es la ejecución de nbval de los capítulos, y sus salidas van al
 # libro (tools/nbval_record.py). El entorno base se guarda en _build/student-env/.
+student-base: $(STAMP)
+	@echo ">> El entorno base de estudiante: torch y lo que trae Colab (tools/student_env.py)"
+	$(PY) -m tools.student_env --base-only
+
 student-env: $(STAMP)
 	@echo ">> nbval sobre los capítulos en el entorno de estudiante (tools/student_env.py)"
 	$(PY) -m tools.student_env --jobs $(JOBS) --first "$(SLOW_FIRST)" $(CHAPTERS)

@@ -32,8 +32,11 @@
 Uso::
 
     python -m tools.student_env [--jobs 2] [--first "10_idea_clave …"] [CAPÍTULO ...]
+    python -m tools.student_env --base-only
 
-Sin capítulos, escribe los borradores de las ediciones y ejecuta los de todos.
+Sin capítulos, escribe los borradores de las ediciones y ejecuta los de todos. Con
+``--base-only`` solo crea (o comprueba) el entorno base del paso 2: ``make test`` lo hace a
+la vez que las pruebas unitarias, porque instalar deja la CPU medio parada.
 """
 
 from __future__ import annotations
@@ -331,6 +334,9 @@ def main(argv: list[str] | None = None) -> int:
         "--first", default="", help="cuadernos (nombres sin .ipynb) que empiezan antes, en orden"
     )
     parser.add_argument(
+        "--base-only", action="store_true", help="solo crear el entorno base (torch y lo de Colab)"
+    )
+    parser.add_argument(
         "notebooks",
         nargs="*",
         type=Path,
@@ -338,6 +344,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     start = time.perf_counter()
+    if args.base_only:
+        python, base = base_env(WORK)
+        print(f"Entorno base de estudiante: {python} ({len(base)} paquetes) en "
+              f"{time.perf_counter() - start:.0f} s.")
+        return 0
     print(">> Borradores de las ediciones (tools/build_editions.py)", flush=True)
     # Las ediciones de las tareas las ejecuta y califica make classroom en este mismo entorno
     # (tools/classroom_check.py): aquí serían una tercera ejecución de cada tarea.
