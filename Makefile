@@ -71,7 +71,7 @@ unexport PYTHONDONTWRITEBYTECODE
 # el backend «inline» y las figuras desaparecerían del libro.
 
 .PHONY: help venv book test lint unit procesos nbval hygiene book-check html-check test-gpu \
-        clean distclean caches vendor workflows site-check student-prep student-env classroom editions
+        clean distclean caches vendor workflows site-check student-env classroom editions
 
 help:
 	@echo "Objetivos:"
@@ -140,9 +140,8 @@ book: $(STAMP) caches vendor
 # Un grupo «a+b,c» ejecuta a la vez dos carriles, «a» y «b» seguido de «c» (su salida se
 # imprime al acabar, carril a carril): Classroom usa el entorno de estudiante y el libro, el
 # sitio y Chromium, .venv; ninguno llena los dos núcleos todo el tiempo (el libro usa uno), como
-# nbval y las pruebas de varios procesos; ni preparar el entorno de estudiante (student-prep:
-# sus instalaciones, casi todo leer y descomprimir), junto a las pruebas unitarias.
-TEST_STEPS := venv lint workflows hygiene unit+student-prep procesos+nbval student-env \
+# nbval y las pruebas de varios procesos.
+TEST_STEPS := venv lint workflows hygiene unit procesos+nbval student-env \
               classroom+book-check,html-check,site-check
 TIMES      := $(BUILD)/tiempos-make-test.txt
 
@@ -274,12 +273,6 @@ site-check: $(STAMP)
 # nuevo con solo torch, lo que Colab trae y lo que instala su celda de Colab (la rueda local),
 # con los dos hilos de Colab: es la ejecución de nbval de los capítulos, y sus salidas van al
 # libro (tools/nbval_record.py). El entorno base se guarda en _build/student-env/.
-# Lo que student-env hace antes de nbval (borradores, rueda, entorno, instalaciones), aparte:
-# la siguiente ejecución de student-env con los mismos capítulos empieza por nbval.
-student-prep: $(STAMP)
-	@echo ">> Preparando el entorno de estudiante (tools/student_env.py --prepare)"
-	$(PY) -m tools.student_env --prepare $(CHAPTERS)
-
 student-env: $(STAMP)
 	@echo ">> nbval sobre los capítulos en el entorno de estudiante (tools/student_env.py)"
 	$(PY) -m tools.student_env --jobs $(JOBS) --first "$(SLOW_FIRST)" $(CHAPTERS)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 import os
 import subprocess
 import sys
@@ -124,45 +123,13 @@ def test_chapters_whose_colab_cells_leave_the_same_environment_share_one_nbval_r
         runs.append((installs[-1], list(paths)))
         return 0
 
-    def run_all(groups, run=run):
-        environments, current = student_env.install_environments(groups, install)
-        assert current == environment[installs[-1]]  # el que queda instalado
-        return student_env.run_environments(environments, install, run)
-
     # Mismo entorno: una sola ejecución, sin volver a instalar.
-    assert run_all({plain: [a], extra: [b]}) == 0
+    assert student_env.run_by_environment({plain: [a], extra: [b]}, install, run) == 0
     assert installs == [plain, extra] and runs == [(extra, [a, b])]
     # Entornos distintos: cada grupo, con el suyo (el instalado al final va primero).
     installs.clear()
     runs.clear()
-    assert run_all({plain: [a], homework: [c]}) == 0
+    assert student_env.run_by_environment({plain: [a], homework: [c]}, install, run) == 0
     assert installs == [plain, homework, plain]
     assert runs == [(homework, [c]), (plain, [a])]
-    assert run_all({plain: [a]}, lambda paths: 3) == 3
-
-
-def test_a_prepared_plan_is_used_once_and_only_if_nothing_changed(tmp_path, monkeypatch) -> None:
-    venv_python = tmp_path / "venv" / "bin" / "python"
-    venv_python.parent.mkdir(parents=True)
-    venv_python.write_text("")
-    wheel, draft = tmp_path / "t.whl", tmp_path / "a.ipynb"
-    wheel.write_text("")
-    draft.write_text("")
-    monkeypatch.setattr(student_env, "WORK", tmp_path)
-    monkeypatch.setattr(student_env, "installed", lambda python: frozenset({"torch==2"}))
-    monkeypatch.setattr(student_env, "package_fingerprint", lambda: "huella")
-    plan = {"fingerprint": "huella", "wanted": None, "notebooks": [str(draft)], "wheel": str(wheel),
-            "installed": ["torch==2"],
-            "environments": [{"install": ["install", "t"], "notebooks": [str(draft)]}]}  # fmt: skip
-    path = tmp_path / "preparado.json"
-
-    def take(changed: dict | None = None, wanted=None):
-        path.write_text(json.dumps({**plan, **(changed or {})}), encoding="utf-8")
-        return student_env.take_plan(wanted, path)
-
-    assert take() == plan and not path.exists()  # se usa una vez
-    assert student_env.take_plan(None, path) is None
-    assert take({"fingerprint": "otra"}) is None  # transformer_lib cambió
-    assert take({"installed": ["torch==1"]}) is None  # el entorno cambió
-    assert take(wanted=[draft]) is None  # otros capítulos
-    assert take({"wheel": str(tmp_path / "no.whl")}) is None
+    assert student_env.run_by_environment({plain: [a]}, install, lambda paths: 3) == 3

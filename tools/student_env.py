@@ -32,14 +32,8 @@
 Uso::
 
     python -m tools.student_env [--jobs 2] [--first "10_idea_clave …"] [CAPÍTULO ...]
-    python -m tools.student_env --prepare [CAPÍTULO ...]
 
-Sin capítulos, escribe los borradores de las ediciones y ejecuta los de todos. Con
-``--prepare`` hace solo los pasos 1 a 3 (y los borradores) y deja su plan en
-``_build/student-env/preparado.json``; la siguiente ejecución sin ``--prepare`` (con los
-mismos capítulos, el mismo transformer_lib y el entorno como quedó) empieza por nbval y lo
-borra. ``make test`` prepara a la vez que las pruebas unitarias: instalar deja la CPU medio
-parada.
+Sin capítulos, escribe los borradores de las ediciones y ejecuta los de todos.
 """
 
 from __future__ import annotations
@@ -88,8 +82,6 @@ WORK = ROOT / "_build" / "student-env"
 KERNEL = "estudiante"
 #: Capítulos ejecutados enteros en el entorno (los lee ``tools/execute_notebooks.py --from``).
 EXECUTED = WORK / "executed"
-#: El plan que deja ``--prepare`` para la siguiente ejecución (ver :func:`take_plan`).
-PLAN = WORK / "preparado.json"
 _REQUIREMENT = re.compile(rf"^({PACKAGE}(\[[^\]]*\])?)\s*@\s*git\+\S+$")
 
 
@@ -282,109 +274,36 @@ def install(
     return installed(python)
 
 
-def install_environments(
+def run_by_environment(
     groups: dict[tuple[str, ...], list[Path]],
     install: Callable[[tuple[str, ...]], frozenset[str]],
-) -> tuple[list[tuple[tuple[str, ...], list[Path]]], frozenset[str]]:
-    """Instala la orden de cada grupo y junta los cuadernos que quedan con el mismo entorno.
+    run: Callable[[list[Path]], int],
+) -> int:
+    """Instala la orden de cada grupo y ejecuta ``run`` una vez por entorno distinto.
 
     Parámetros:
         groups: orden de la celda de Colab → sus cuadernos.
         install: instala una orden (desde el entorno base) y devuelve el entorno que queda.
+        run: ejecuta unos cuadernos en el entorno instalado; devuelve su código de salida.
 
     Devuelve:
-        Una (orden, cuadernos) por entorno distinto, la del entorno que queda instalado
-        primero, y ese entorno (paquetes y versiones).
+        0 si todas las ejecuciones terminan con 0; si no, el código de la última que falló.
     """
     environments: dict[frozenset[str], list[Path]] = {}
     orders: dict[frozenset[str], tuple[str, ...]] = {}
-    current: frozenset[str] = frozenset()
+    current = None
     for install_args, paths in groups.items():
         print(f">> pip {' '.join(install_args)}  →  {len(paths)} cuaderno(s)", flush=True)
         current = install(install_args)
         environments.setdefault(current, []).extend(paths)
         orders.setdefault(current, install_args)
-    first = sorted(environments, key=lambda e: e != current)  # el instalado, primero
-    return [(orders[e], environments[e]) for e in first], current
-
-
-def run_environments(
-    environments: list[tuple[tuple[str, ...], list[Path]]],
-    install: Callable[[tuple[str, ...]], frozenset[str]],
-    run: Callable[[list[Path]], int],
-) -> int:
-    """Ejecuta ``run`` en cada entorno de :func:`install_environments` (el primero ya está).
-
-    Devuelve:
-        0 si todas las ejecuciones terminan con 0; si no, el código de la última que falló.
-    """
     status = 0
-    for i, (install_args, paths) in enumerate(environments):
-        if i:
-            print(f">> pip {' '.join(install_args)}  (otra vez, para sus cuadernos)", flush=True)
-            install(install_args)
-        status = run(paths) or status
+    for environment in sorted(environments, key=lambda e: e != current):  # el instalado, primero
+        if environment != current:
+            print(f">> pip {' '.join(orders[environment])}  (otra vez, para sus cuadernos)", flush=True)
+            install(orders[environment])
+        status = run(environments[environment]) or status
     return status
-
-
-def prepare(wanted: list[Path] | None) -> dict:
-    """Borradores, rueda, entorno base e instalaciones: todo lo que va antes de nbval.
-
-    Devuelve el plan (lo que :func:`take_plan` lee): los cuadernos de cada entorno, la rueda,
-    el entorno que queda instalado y la huella de transformer_lib.
-    """
-    print(">> Borradores de las ediciones (tools/build_editions.py)", flush=True)
-    # Las ediciones de las tareas las ejecuta y califica make classroom en este mismo entorno
-    # (tools/classroom_check.py): aquí serían una tercera ejecución de cada tarea.
-    notebooks = [p for p in write_drafts(DRAFTS, wanted) if p.parent.name != "tareas"]
-    if not notebooks:
-        raise SystemExit("No hay capítulos que ejecutar (las tareas las califica make classroom).")
-    print(">> Rueda de transformer_lib", flush=True)
-    fingerprint = package_fingerprint()
-    wheel = build_wheel(WORK / "wheel")
-    python, base = base_env(WORK)
-    # Agrupa los cuadernos por la orden de instalación de su celda de Colab y, después, por el
-    # entorno que deja cada orden (paquetes y versiones): los que quedan con el mismo entorno
-    # (p. ej. el extra [notebooks] solo pide lo que Colab ya trae) comparten una ejecución de
-    # nbval; si no, cada entorno se vuelve a instalar antes de la suya.
-    groups: dict[tuple[str, ...], list[Path]] = {}
-    for path in notebooks:
-        groups.setdefault(tuple(colab_install_args(path)), []).append(path)
-    environments, current = install_environments(
-        groups, lambda install_args: install(python, base, install_args, wheel, notebooks[0].parent)
-    )
-    return {
-        "fingerprint": fingerprint,
-        "wanted": None if wanted is None else [str(p) for p in wanted],
-        "notebooks": [str(p) for p in notebooks],
-        "wheel": str(wheel),
-        "installed": sorted(current),
-        "environments": [{"install": list(a), "notebooks": [str(p) for p in ps]} for a, ps in environments],
-    }
-
-
-def take_plan(wanted: list[Path] | None, path: Path | None = None) -> dict | None:
-    """El plan de ``--prepare`` si sigue valiendo (y lo borra: se usa una sola vez).
-
-    Vale si pidió los mismos capítulos, transformer_lib no ha cambiado y el entorno tiene
-    instalado lo mismo que dejó la preparación; si no, devuelve None (hay que preparar).
-    """
-    path = path or PLAN
-    if not path.is_file():
-        return None
-    plan = json.loads(path.read_text(encoding="utf-8"))
-    path.unlink()
-    python = WORK / "venv" / "bin" / "python"
-    same = (
-        plan["wanted"] == (None if wanted is None else [str(p) for p in wanted])
-        and plan["fingerprint"] == package_fingerprint()
-        and all(Path(p).is_file() for p in [plan["wheel"], *plan["notebooks"]])
-        and python.exists()
-        and sorted(installed(python)) == plan["installed"]
-    )
-    if not same:
-        print(">> La preparación de --prepare ya no vale (cambió algo): se prepara otra vez.", flush=True)
-    return plan if same else None
 
 
 def check_import(python: Path, folder: Path) -> str:
@@ -412,11 +331,6 @@ def main(argv: list[str] | None = None) -> int:
         "--first", default="", help="cuadernos (nombres sin .ipynb) que empiezan antes, en orden"
     )
     parser.add_argument(
-        "--prepare",
-        action="store_true",
-        help="solo preparar (borradores, rueda, entorno e instalaciones); la siguiente ejecución ejecuta",
-    )
-    parser.add_argument(
         "notebooks",
         nargs="*",
         type=Path,
@@ -424,28 +338,32 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     start = time.perf_counter()
+    print(">> Borradores de las ediciones (tools/build_editions.py)", flush=True)
+    # Las ediciones de las tareas las ejecuta y califica make classroom en este mismo entorno
+    # (tools/classroom_check.py): aquí serían una tercera ejecución de cada tarea.
     wanted = [p.resolve() for p in args.notebooks] or None
-    if args.prepare:
-        PLAN.unlink(missing_ok=True)
-        plan = prepare(wanted)
-        PLAN.write_text(json.dumps(plan, indent=1, ensure_ascii=False), encoding="utf-8")
-        print(f"Entorno de estudiante preparado en {time.perf_counter() - start:.0f} s "
-              f"(lo usa la próxima ejecución sin --prepare).")
-        return 0
-    plan = take_plan(wanted)
-    if plan is None:
-        plan = prepare(wanted)
-    else:
-        print(">> Borradores, rueda y entorno: los de --prepare", flush=True)
-    notebooks = [Path(p) for p in plan["notebooks"]]
-    wheel = Path(plan["wheel"])
+    notebooks = [p for p in write_drafts(DRAFTS, wanted) if p.parent.name != "tareas"]
+    if not notebooks:
+        raise SystemExit("No hay capítulos que ejecutar (las tareas las califica make classroom).")
+
+    print(">> Rueda de transformer_lib", flush=True)
+    fingerprint = package_fingerprint()
     shutil.rmtree(EXECUTED, ignore_errors=True)
     EXECUTED.mkdir(parents=True)
+    wheel = build_wheel(WORK / "wheel")
     python, base = base_env(WORK)
     jupyter = kernel_dir(WORK, python)
+
+    # Agrupa los cuadernos por la orden de instalación de su celda de Colab y, después, por el
+    # entorno que deja cada orden (paquetes y versiones): los que quedan con el mismo entorno
+    # (p. ej. el extra [notebooks] solo pide lo que Colab ya trae) comparten una ejecución de
+    # nbval; si no, cada entorno se vuelve a instalar antes de la suya.
+    groups: dict[tuple[str, ...], list[Path]] = {}
+    for path in notebooks:
+        groups.setdefault(tuple(colab_install_args(path)), []).append(path)
     rank = {name: i for i, name in enumerate(args.first.split())}
-    status = run_environments(
-        [(tuple(e["install"]), [Path(p) for p in e["notebooks"]]) for e in plan["environments"]],
+    status = run_by_environment(
+        groups,
         lambda install_args: install(python, base, install_args, wheel, notebooks[0].parent),
         lambda paths: run_nbval(sorted(paths, key=lambda p: rank.get(p.stem, len(rank))), args.jobs, jupyter),
     )
@@ -459,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  ✓ {path.relative_to(ROOT)} ({seconds} s)")
         else:
             print(f"  ✗ {path.relative_to(ROOT)}: nbval no lo ejecutó entero sin fallos (ver arriba)")
-    (EXECUTED / FINGERPRINT_FILE).write_text(plan["fingerprint"] + "\n", encoding="ascii")
+    (EXECUTED / FINGERPRINT_FILE).write_text(fingerprint + "\n", encoding="ascii")
     record_drafts(ran, EXECUTED)
     total = time.perf_counter() - start
     print(
